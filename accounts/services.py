@@ -1,0 +1,16 @@
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+
+@transaction.atomic
+def user_create(*, email, password=None, first_name="", last_name="", superuser=False, email_verified=False):
+    """Create a user; the password is checked against the validators first."""
+    User = get_user_model()
+    if User.objects.filter(email__iexact=email.strip()).exists():
+        raise ValidationError({"email": f"a user with email {email} already exists"})
+    if password is not None:
+        validate_password(password, user=User(email=email, first_name=first_name, last_name=last_name))
+    create = User.objects.create_superuser if superuser else User.objects.create_user
+    return create(email, password, first_name=first_name, last_name=last_name, email_verified=email_verified)

@@ -1,0 +1,92 @@
+import json
+import secrets
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+
+from accounts.services import user_create
+from keys.selectors import active_signing_key
+
+from ...models import Client
+from ...services import client_create
+
+DEMO_EMAIL = "demo@example.com"
+DEMO_CLIENT_ID = "signet-demo-client"
+
+
+class Command(BaseCommand):
+    help = (
+        "Development only (DEBUG=true): make sure a signing key, a demo user and a demo confidential "
+        "client exist, then print how to use them. A second run reuses them."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--credentials-file",
+            default=str(settings.BASE_DIR / "signet.demo.json"),
+            help="where the demo password and client secret are kept between runs (git-ignored)",
+        )
+        parser.add_argument("--sample-api", default="http://127.0.0.1:8001", help="the sample API's base URL")
+
+    def handle(self, credentials_file, sample_api, **options):
+        if not settings.DEBUG:
+            raise CommandError("demo creates well-known credentials and runs only with DEBUG=true")
+        stored = _load(credentials_file)
+        key = active_signing_key()
+
+        User = get_user_model()
+        if not User.objects.filter(email__iexact=DEMO_EMAIL).exists() or "password" not in stored:
+            User.objects.filter(email__iexact=DEMO_EMAIL).delete()
+            stored["password"] = secrets.token_urlsafe(12)
+            user_create(
+                email=DEMO_EMAIL,
+                password=stored["password"],
+                first_name="Demo",
+                last_name="User",
+                email_verified=True,
+            )
+        if not Client.objects.filter(client_id=DEMO_CLIENT_ID).exists() or "client_secret" not in stored:
+            Client.objects.filter(client_id=DEMO_CLIENT_ID).delete()
+            _, stored["client_secret"] = client_create(
+                name="Signet demo app",
+                client_type="confidential",
+                grant="authorization-code",
+                client_id=DEMO_CLIENT_ID,
+                redirect_uris=[f"{sample_api}/rp/callback/", "http://127.0.0.1:8765/callback"],
+                post_logout_redirect_uris=[f"{sample_api}/rp/", "http://127.0.0.1:8765/"],
+                audiences=[sample_api],
+            )
+        _save(credentials_file, stored)
+
+        issuer = settings.OIDC_ISSUER
+        self.stdout.write(
+            "\n".join(
+                [
+                    "",
+                    "Signet is ready (development mode).",
+                    f"  issuer         {issuer}",
+                    f"  discovery      {issuer}/.well-known/openid-configuration",
+                    f"  JWKS           {issuer}/jwks  (active kid {key.kid})",
+                    f"  demo user      {DEMO_EMAIL} / {stored['password']}",
+                    f"  demo client    client_id {DEMO_CLIENT_ID}",
+                    f"                 client_secret {stored['client_secret']}",
+                    f"                 redirect_uri {sample_api}/rp/callback/",
+                    f"  admin          {issuer}/admin/ (manage.py users create --superuser)",
+                    "",
+                ]
+            )
+        )
+
+
+def _load(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
+
+
+def _save(path, data):
+    with open(path, "w") as f:
+        json.dump(data, f)

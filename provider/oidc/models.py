@@ -1,0 +1,111 @@
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from oauth2_provider.models import AbstractApplication, AbstractGrant
+
+DEFAULT_ALLOWED_SCOPES = "openid profile email offline_access"
+
+
+class Client(AbstractApplication):
+    """A relying party (DOT's Application, swapped in before the first migration)."""
+
+    allowed_scopes = models.TextField(
+        default=DEFAULT_ALLOWED_SCOPES,
+        blank=True,
+        help_text="Space-separated scopes this client may request.",
+    )
+    audiences = models.TextField(
+        blank=True,
+        default="",
+        help_text="Space-separated resource URIs this client may request tokens for (RFC 8707); "
+        "the first is the default audience of its access tokens.",
+    )
+    access_token_lifetime = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Seconds; empty for SIGNET_ACCESS_TOKEN_LIFETIME."
+    )
+    id_token_lifetime = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Seconds; empty for SIGNET_ID_TOKEN_LIFETIME."
+    )
+    refresh_token_lifetime = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Idle seconds; empty for SIGNET_REFRESH_TOKEN_IDLE_LIFETIME."
+    )
+    identity_claims_in_access_token = models.BooleanField(
+        default=False,
+        help_text="Add email, given_name and family_name to access tokens when those scopes were granted.",
+    )
+    is_active = models.BooleanField(
+        default=True, help_text="A disabled client can neither sign in nor get tokens."
+    )
+
+    class Meta(AbstractApplication.Meta):
+        swappable = "OAUTH2_PROVIDER_APPLICATION_MODEL"
+        verbose_name = "client"
+
+    def save(self, *args, **kwargs):
+        # Every Signet client is an OpenID Connect client signing with the keys/ app's RSA keys.
+        self.algorithm = self.RS256_ALGORITHM
+        super().save(*args, **kwargs)
+
+    def clean(self):
+        try:
+            super().clean()
+        except ValidationError as e:
+            # DOT insists on OIDC_RSA_PRIVATE_KEY for RS256; Signet's keys live in keys/ instead.
+            errors = {f: msgs for f, msgs in e.message_dict.items() if f != "algorithm"}
+            if errors:
+                raise ValidationError(errors) from e
+
+    @property
+    def jwk_key(self):
+        """The active signing key (DOT reads this to sign ID tokens)."""
+        from keys.selectors import active_signing_key
+
+        return active_signing_key().private_jwk
+
+    def is_usable(self, request):
+        return self.is_active
+
+    # Redirect URIs match exactly, character for character (OAuth 2.0 Security BCP 4.1.3).
+    def redirect_uri_allowed(self, uri):
+        return isinstance(uri, str) and "#" not in uri and uri in self.redirect_uris.split()
+
+    def post_logout_redirect_uri_allowed(self, uri):
+        return isinstance(uri, str) and "#" not in uri and uri in self.post_logout_redirect_uris.split()
+
+    @property
+    def scope_list(self):
+        return self.allowed_scopes.split()
+
+    @property
+    def audience_list(self):
+        return self.audiences.split()
+
+
+class AuthorizationCode(AbstractGrant):
+    """DOT's Grant, plus what the ID token must say about the session that authorized it."""
+
+    auth_time = models.PositiveBigIntegerField(null=True, blank=True)
+    sid = models.CharField(max_length=64, blank=True, default="")
+    acr = models.CharField(max_length=64, blank=True, default="")
+
+    class Meta(AbstractGrant.Meta):
+        swappable = "OAUTH2_PROVIDER_GRANT_MODEL"
+
+
+class Consent(models.Model):
+    """A user's remembered approval of scopes for one client."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="consents")
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="consents")
+    scopes = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "client"], name="oidc_consent_user_client")]
+
+    def __str__(self):
+        return f"{self.user} → {self.client}: {self.scopes}"
+
+    def covers(self, scopes):
+        return set(scopes) <= set(self.scopes.split())

@@ -1,0 +1,77 @@
+"""Client registration by operators."""
+
+import secrets
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from .models import Client
+
+MIN_SECRET_LENGTH = 32
+GRANTS = {
+    "authorization-code": Client.GRANT_AUTHORIZATION_CODE,
+    "client-credentials": Client.GRANT_CLIENT_CREDENTIALS,
+    "password": Client.GRANT_PASSWORD,
+}
+
+
+def generate_secret():
+    return secrets.token_urlsafe(48)  # 384 bits
+
+
+@transaction.atomic
+def client_create(
+    *,
+    name,
+    client_type,
+    grant,
+    redirect_uris=(),
+    post_logout_redirect_uris=(),
+    scopes=None,
+    audiences=(),
+    client_id=None,
+    secret=None,
+    skip_consent=False,
+):
+    """Register a client. Returns (client, plaintext secret or None): the secret is shown once."""
+    if client_type not in (Client.CLIENT_CONFIDENTIAL, Client.CLIENT_PUBLIC):
+        raise ValidationError({"type": "must be confidential or public"})
+    if grant not in GRANTS:
+        raise ValidationError({"grant": f"must be one of {', '.join(GRANTS)}"})
+    if grant == "client-credentials" and client_type != Client.CLIENT_CONFIDENTIAL:
+        raise ValidationError({"grant": "client-credentials needs a confidential client"})
+    if client_type == Client.CLIENT_PUBLIC and secret:
+        raise ValidationError({"secret": "public clients have no secret"})
+    if secret is not None and len(secret) < MIN_SECRET_LENGTH:
+        raise ValidationError({"secret": f"must be at least {MIN_SECRET_LENGTH} characters"})
+    if client_id and Client.objects.filter(client_id=client_id).exists():
+        raise ValidationError({"client_id": f"a client with id {client_id} already exists"})
+    plaintext = None
+    if client_type == Client.CLIENT_CONFIDENTIAL:
+        plaintext = secret or generate_secret()
+    client = Client(
+        name=name,
+        client_type=client_type,
+        authorization_grant_type=GRANTS[grant],
+        redirect_uris=" ".join(redirect_uris),
+        post_logout_redirect_uris=" ".join(post_logout_redirect_uris),
+        client_secret=plaintext or "",
+        hash_client_secret=True,
+        skip_authorization=skip_consent,
+        audiences=" ".join(audiences),
+    )
+    if scopes is not None:
+        client.allowed_scopes = " ".join(scopes)
+    if client_id:
+        client.client_id = client_id
+    client.full_clean(exclude=["client_secret", "user"])
+    client.save()
+    return client, plaintext
+
+
+@transaction.atomic
+def client_regenerate_secret(*, client):
+    plaintext = generate_secret()
+    client.client_secret = plaintext
+    client.save(update_fields=["client_secret", "updated"])
+    return plaintext

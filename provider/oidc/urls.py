@@ -1,0 +1,22 @@
+"""The OpenID endpoints, under DOT's URL namespace so DOT's own reverse() calls resolve."""
+
+from django.urls import path
+from oauth2_provider import views as dot_views
+
+from keys.views import jwks
+
+from . import views
+
+app_name = "oauth2_provider"
+
+urlpatterns = [
+    path(".well-known/openid-configuration", views.discovery, name="oidc-connect-discovery-info"),
+    path(".well-known/oauth-authorization-server", views.discovery, name="oauth-server-metadata"),
+    path("authorize", views.AuthorizeView.as_view(), name="authorize"),
+    path("token", dot_views.TokenView.as_view(), name="token"),
+    path("userinfo", dot_views.UserInfoView.as_view(), name="user-info"),
+    path("jwks", jwks, name="jwks-info"),
+    path("revoke", dot_views.RevokeTokenView.as_view(), name="revoke-token"),
+    path("introspect", dot_views.IntrospectTokenView.as_view(), name="introspect"),
+    path("logout", dot_views.RPInitiatedLogoutView.as_view(), name="rp-initiated-logout"),
+]

@@ -1,0 +1,53 @@
+import pytest
+
+from tests.support.browser import Browser
+
+PASSWORD = "correct horse battery staple 42"
+REDIRECT_URI = "https://rp.example.com/callback"
+POST_LOGOUT_URI = "https://rp.example.com/signed-out"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_key_cache():
+    """Each test starts with an empty per-process key cache (the database is reset between tests)."""
+    from keys.selectors import reset_cache
+
+    reset_cache()
+    yield
+    reset_cache()
+
+
+@pytest.fixture
+def issuer(live_server, settings):
+    """Serve the provider on a live port and make that URL the issuer."""
+    url = live_server.url
+    settings.OIDC_ISSUER = url
+    settings.OAUTH2_PROVIDER = {**settings.OAUTH2_PROVIDER, "OIDC_ISS_ENDPOINT": url}
+    return url
+
+
+@pytest.fixture
+def user(django_user_model):
+    return django_user_model.objects.create_user(
+        "alice@example.com", PASSWORD, first_name="Alice", last_name="Liddell", email_verified=True
+    )
+
+
+@pytest.fixture
+def rp_client(db):
+    """A confidential relying party; returns (client, plaintext secret)."""
+    from provider.oidc.services import client_create
+
+    return client_create(
+        name="Example RP",
+        client_type="confidential",
+        grant="authorization-code",
+        redirect_uris=[REDIRECT_URI],
+        post_logout_redirect_uris=[POST_LOGOUT_URI],
+        audiences=["https://api.example.com"],
+    )
+
+
+@pytest.fixture
+def browser(issuer):
+    return Browser(issuer)
