@@ -18,13 +18,15 @@ from keys import jwt
 from keys.selectors import key_by_kid
 
 from . import claims as claim_rules
+from .authorization import AuthorizationRules
+from .token_grants import TokenGrantRules
 
 
 def issuer():
     return settings.OIDC_ISSUER
 
 
-class SignetValidator(OAuth2Validator):
+class SignetValidator(AuthorizationRules, TokenGrantRules, OAuth2Validator):
     # --- issuer and keys -------------------------------------------------------------------
     def get_oidc_issuer_endpoint(self, request):
         return issuer()
