@@ -56,7 +56,8 @@ def client_create(
         redirect_uris=" ".join(redirect_uris),
         post_logout_redirect_uris=" ".join(post_logout_redirect_uris),
         client_secret=plaintext or "",
-        hash_client_secret=True,
+        # An empty secret must stay empty: hashing "" would give public clients a matchable secret.
+        hash_client_secret=plaintext is not None,
         skip_authorization=skip_consent,
         audiences=" ".join(audiences),
     )
