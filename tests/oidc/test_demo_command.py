@@ -1,0 +1,42 @@
+import io
+import json
+
+import pytest
+from django.contrib.auth import authenticate, get_user_model
+from django.contrib.auth.hashers import check_password
+from django.core.management import CommandError, call_command
+
+from keys.models import SigningKey
+from provider.oidc.models import Client
+
+pytestmark = pytest.mark.django_db
+
+
+def run_demo(path):
+    out = io.StringIO()
+    call_command("demo", "--credentials-file", str(path), stdout=out)
+    return out.getvalue()
+
+
+def test_demo_creates_key_user_and_client_once_and_reuses_them(settings, tmp_path):
+    settings.DEBUG = True
+    path = tmp_path / "demo.json"
+    first = run_demo(path)
+    stored = json.loads(path.read_text())
+    second = run_demo(path)
+    assert first == second  # same credentials printed both times
+    assert stored["client_secret"] in first and stored["password"] in first
+    assert f"{settings.OIDC_ISSUER}/.well-known/openid-configuration" in first
+    assert get_user_model().objects.count() == 1
+    assert authenticate(username="demo@example.com", password=stored["password"]) is not None
+    client = Client.objects.get()
+    assert client.client_type == "confidential"
+    assert check_password(stored["client_secret"], client.client_secret)
+    assert SigningKey.objects.filter(state="active").count() == 1
+
+
+def test_demo_refuses_without_debug(settings, tmp_path):
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="DEBUG"):
+        run_demo(tmp_path / "demo.json")
+    assert not Client.objects.exists()
