@@ -7,6 +7,16 @@ REDIRECT_URI = "https://rp.example.com/callback"
 POST_LOGOUT_URI = "https://rp.example.com/signed-out"
 
 
+def pytest_runtest_setup(item):
+    """Tests marked `postgres` need real row locks: skip them when the suite runs on SQLite."""
+    if item.get_closest_marker("postgres") is None:
+        return
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL (set DATABASE_URL=postgres://...)")
+
+
 @pytest.fixture(autouse=True)
 def _fresh_key_cache():
     """Each test starts with an empty per-process key cache (the database is reset between tests)."""
