@@ -17,6 +17,17 @@ def pytest_runtest_setup(item):
         pytest.skip("needs PostgreSQL (set DATABASE_URL=postgres://...)")
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests marked `slow` (the long soak runs) run only when asked for: `-m slow` or `./dev soak`."""
+    markexpr = config.getoption("markexpr") or ""
+    if "slow" in markexpr and "not slow" not in markexpr:
+        return
+    skip = pytest.mark.skip(reason="long run: select it with -m slow (./dev soak)")
+    for item in items:
+        if item.get_closest_marker("slow") is not None:
+            item.add_marker(skip)
+
+
 @pytest.fixture(autouse=True)
 def _fresh_key_cache():
     """Each test starts with an empty per-process key cache (the database is reset between tests)."""
