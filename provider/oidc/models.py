@@ -109,3 +109,31 @@ class Consent(models.Model):
 
     def covers(self, scopes):
         return set(scopes) <= set(self.scopes.split())
+
+
+class TokenFamily(models.Model):
+    """One sign-in's refresh-token family (DOT's RefreshToken.token_family): what outlives rotation.
+
+    ID tokens issued on refresh keep the original auth_time and sid (OIDC Core 12.2); the family
+    has an absolute deadline whatever its idle lifetime; and the authorization code it was
+    exchanged for is remembered (as a checksum) so a replayed code revokes it (RFC 6749 4.1.2).
+    """
+
+    family = models.UUIDField(unique=True, editable=False)
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="token_families")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="token_families"
+    )
+    code_checksum = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
+    auth_time = models.PositiveBigIntegerField(null=True, blank=True)
+    sid = models.CharField(max_length=64, blank=True, default="")
+    offline = models.BooleanField(default=False, help_text="Granted offline_access.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(db_index=True, help_text="Absolute end of every token in the family.")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "token families"
+
+    def __str__(self):
+        return f"token family {self.family}"
