@@ -17,6 +17,9 @@ from jwcrypto import jwe, jwk
 from jwcrypto.common import JWException, base64url_encode
 
 PUBLIC_MEMBERS = ("kty", "kid", "use", "alg", "n", "e")
+# The only algorithms a stored private key may be wrapped with: refuse anything else on the way in.
+AT_REST_ALGS = ["dir", "A256GCM"]
+SUPPORTED_ALGS = ("RS256",)
 
 
 class KeyDecryptionError(Exception):
@@ -34,11 +37,12 @@ def generate_rsa_key(size):
 
 @lru_cache(maxsize=16)
 def _kek(secret):
-    """Derive a 256-bit AES key from an operator-supplied secret of any length."""
+    """Derive a 256-bit AES key from an operator-supplied secret of any length; return (id, key)."""
     raw = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"signet signing-key encryption").derive(
         secret.encode("utf-8")
     )
     key = jwk.JWK(kty="oct", k=base64url_encode(raw))
+    # The id is a hash of the derived key, never of the secret itself, and is not enough to recover either.
     key_id = hashlib.sha256(raw).hexdigest()[:16]
     return key_id, key
 
@@ -48,24 +52,40 @@ def _configured_keks():
     return [_kek(s) for s in secrets if s]
 
 
+def configured_kek_ids():
+    """Ids of the current key-encryption key, then of its fallbacks."""
+    return [key_id for key_id, _ in _configured_keks()]
+
+
 def encrypt_private_key(key):
     """Encrypt a private JWK under the current key-encryption key."""
     key_id, kek = _configured_keks()[0]
     token = jwe.JWE(
         key.export_private().encode("utf-8"),
         protected=json.dumps({"alg": "dir", "enc": "A256GCM", "kid": key_id}),
+        algs=AT_REST_ALGS,
     )
     token.add_recipient(kek)
     return token.serialize(compact=True)
 
 
-def decrypt_private_key(ciphertext):
-    """Decrypt a stored private key with the current or a fallback key-encryption key."""
-    token = jwe.JWE()
+def _parse(ciphertext):
+    token = jwe.JWE(algs=AT_REST_ALGS)
     try:
         token.deserialize(ciphertext)
-    except JWException as e:
+    except (JWException, ValueError, TypeError) as e:
         raise KeyDecryptionError("stored private key is not a valid JWE") from e
+    return token
+
+
+def kek_id_of(ciphertext):
+    """The id of the key-encryption key a stored private key was encrypted under."""
+    return _parse(ciphertext).jose_header.get("kid")
+
+
+def decrypt_private_key(ciphertext):
+    """Decrypt a stored private key with the current or a fallback key-encryption key."""
+    token = _parse(ciphertext)
     wanted = token.jose_header.get("kid")
     for key_id, kek in _configured_keks():
         if key_id != wanted:
@@ -82,9 +102,7 @@ def decrypt_private_key(ciphertext):
 
 
 def encrypted_with_current_kek(ciphertext):
-    token = jwe.JWE()
-    token.deserialize(ciphertext)
-    return token.jose_header.get("kid") == _configured_keks()[0][0]
+    return kek_id_of(ciphertext) == configured_kek_ids()[0]
 
 
 def public_jwk_object(public_jwk):
@@ -96,5 +114,8 @@ def signer_for(key):
     return key.get_op_key("sign")
 
 
-def rs256_sign(private_key, signing_input):
+def sign(alg, private_key, signing_input):
+    """A JWS signature over signing_input (RFC 7515 5.1) with a parsed `cryptography` key."""
+    if alg != "RS256":
+        raise ValueError(f"unsupported signing algorithm {alg!r}")
     return private_key.sign(signing_input, padding.PKCS1v15(), hashes.SHA256())

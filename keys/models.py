@@ -23,11 +23,16 @@ class SigningKey(models.Model):
     activated_at = models.DateTimeField(null=True, blank=True)
     retired_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # Set at retirement: the last moment a token this key signed can still be valid (see
+    # services.retention_seconds). Until then the key stays in the JWKS; after it, it is purged.
+    retain_until = models.DateTimeField(null=True, blank=True)
     # Bumped on every state change: workers compare it to decide whether to reload.
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-created_at"]
+        # Viewing keys is harmless; rotating or revoking them is not, so it needs its own permission.
+        permissions = [("rotate_signingkey", "Can rotate and revoke signing keys")]
         constraints = [
             # Exactly one active key, enforced by the database as well as by the lock.
             models.UniqueConstraint(

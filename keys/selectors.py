@@ -1,77 +1,109 @@
 """Reads of the key ring, cached per process and reloaded when its version changes.
 
-Decrypting and parsing a private key costs tens of milliseconds, so each worker keeps the parsed
-keys in memory and only re-reads the ring's version stamp every SIGNET_KEY_RELOAD_SECONDS.
+Decrypting and parsing a private key costs tens of milliseconds, so each process keeps the parsed
+keys in memory (decrypted on first use, once per key) and only re-reads the ring's version stamp
+every SIGNET_KEY_RELOAD_SECONDS. A rotation anywhere bumps that stamp, so every worker of every
+instance signs with the new key within SIGNET_KEY_RELOAD_SECONDS. The same check runs the lazy
+schedule (key_maintain) when this process's view of the ring says it is due: no cron needed.
 """
 
 import threading
 import time
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from django.conf import settings
-from django.utils import timezone
+from django.db import connection
 
-from . import crypto
+from . import clock, crypto
 from .models import KeyRingLock, SigningKey
 
 State = SigningKey.State
 PUBLISHED_STATES = (State.NEXT, State.ACTIVE, State.RETIRED)
+# An unknown kid forces a reload at most this often, so made-up kids cannot hammer the database.
+FORCED_RELOAD_INTERVAL = 1.0
 
 
-def _now():
-    return timezone.now()
+class NoActiveKey(RuntimeError):
+    """The key ring has no active key, even after maintenance tried to create one."""
 
 
 @dataclass
 class LoadedKey:
+    """A published key as this process holds it; the private half is decrypted on first use only."""
+
     kid: str
     alg: str
     state: str
     public_jwk: dict
+    created_at: object
+    activated_at: object
     retired_at: object
+    retain_until: object
     _ciphertext: str = field(repr=False)
     _private: object = field(default=None, repr=False)
     _signer: object = field(default=None, repr=False)
     _public: object = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @property
     def private_jwk(self):
+        """The decrypted private jwcrypto JWK (DOT signs ID tokens with it)."""
         if self._private is None:
-            self._private = crypto.decrypt_private_key(self._ciphertext)
+            with self._lock:  # two threads asking at once still decrypt once
+                if self._private is None:
+                    self._private = crypto.decrypt_private_key(self._ciphertext)
         return self._private
 
     @property
     def signer(self):
         """The parsed `cryptography` private key (decrypted on first use, then kept)."""
         if self._signer is None:
-            self._signer = crypto.signer_for(self.private_jwk)
+            private = self.private_jwk
+            with self._lock:
+                if self._signer is None:
+                    self._signer = crypto.signer_for(private)
         return self._signer
 
     @property
     def public(self):
+        """The public jwcrypto JWK, for verifying."""
         if self._public is None:
-            self._public = crypto.public_jwk_object(self.public_jwk)
+            with self._lock:
+                if self._public is None:
+                    self._public = crypto.public_jwk_object(self.public_jwk)
         return self._public
+
+    def published_at(self, now):
+        """Next and active keys are published; a retired key until its tokens have all expired."""
+        return self.state != State.RETIRED or self.retain_until is None or now <= self.retain_until
+
+    def carry_material_from(self, other):
+        """Keep what another copy of this key already decrypted and parsed (a reload is not a rekey)."""
+        self._private, self._signer, self._public = other._private, other._signer, other._public
 
 
 class _KeyRingCache:
     def __init__(self):
         self.lock = threading.Lock()
-        self.version = None
-        self.checked_at = 0.0
-        self.forced_at = 0.0
-        self.keys = {}
+        self.clear()
 
     def clear(self):
-        with self.lock:
-            self.version = None
-            self.checked_at = 0.0
-            self.forced_at = 0.0
-            self.keys = {}
+        self.version = None
+        self.checked_at = 0.0
+        self.forced_at = float("-inf")
+        self.keys = {}
+
+    def fresh(self):
+        return (
+            self.version is not None
+            and time.monotonic() - self.checked_at < settings.SIGNET_KEY_RELOAD_SECONDS
+        )
 
 
 _cache = _KeyRingCache()
+_pinned_active = ContextVar("signet_pinned_active_key", default=None)
 
 
 def _ring_version():
@@ -86,99 +118,119 @@ def _load(version):
             alg=row.alg,
             state=row.state,
             public_jwk=row.public_jwk,
+            created_at=row.created_at,
+            activated_at=row.activated_at,
             retired_at=row.retired_at,
+            retain_until=row.retain_until,
             _ciphertext=row.encrypted_private_jwk,
         )
-    old = _cache.keys
-    for kid, key in keys.items():  # keep already-decrypted material across reloads
-        if kid in old:
-            key._private, key._signer, key._public = old[kid]._private, old[kid]._signer, old[kid]._public
+        if row.kid in _cache.keys:
+            keys[row.kid].carry_material_from(_cache.keys[row.kid])
     _cache.keys, _cache.version = keys, version
 
 
 def _needs_maintenance(keys, now):
+    """Whether this process's view of the ring says the schedule has work (decided without queries)."""
     from .services import rotation_due
 
     active = next((k for k in keys.values() if k.state == State.ACTIVE), None)
-    if active is None or not any(k.state == State.NEXT for k in keys.values()):
+    nexts = sorted((k for k in keys.values() if k.state == State.NEXT), key=lambda k: k.created_at)
+    if active is None or not nexts:
         return True
-    row = SigningKey.objects.filter(kid=active.kid).only("activated_at", "created_at").first()
-    nxt = SigningKey.objects.filter(state=State.NEXT).order_by("created_at").first()
-    return row is None or rotation_due(row, nxt, now)
+    if rotation_due(active, nexts[0], now):
+        return True
+    return any(not k.published_at(now) for k in keys.values())  # a retired key is due for purging
 
 
 def keyring(*, now=None, force=False):
     """The published keys by kid, fresh within SIGNET_KEY_RELOAD_SECONDS of any change."""
-    monotonic = time.monotonic()
-    if (
-        not force
-        and _cache.version is not None
-        and monotonic - _cache.checked_at < settings.SIGNET_KEY_RELOAD_SECONDS
-    ):
+    if not force and _cache.fresh():
         return _cache.keys
     with _cache.lock:
-        if (
-            not force
-            and _cache.version is not None
-            and monotonic - _cache.checked_at < settings.SIGNET_KEY_RELOAD_SECONDS
-        ):
+        if not force and _cache.fresh():
             return _cache.keys
         version = _ring_version()
         if force or version != _cache.version:
             _load(version)
-        if _needs_maintenance(_cache.keys, now or _now()):
+        now = now or clock.now()
+        if _needs_maintenance(_cache.keys, now):
             from .services import key_maintain
 
             key_maintain(now=now)
             _load(_ring_version())
+            if connection.in_atomic_block:
+                # Our changes commit or roll back with the caller's transaction: check the version
+                # again on the next call instead of trusting these keys for a whole reload interval.
+                _cache.checked_at = 0.0
+                return _cache.keys
         _cache.checked_at = time.monotonic()
         return _cache.keys
 
 
 def reset_cache():
-    """Forget every cached key (tests, and after operator actions in this process)."""
-    _cache.clear()
+    """Forget every cached key, decrypted material included (tests)."""
+    with _cache.lock:
+        _cache.clear()
+
+
+def invalidate():
+    """Re-read the ring's version on the next use (after an operator action in this process).
+
+    Unlike reset_cache(), keys that are still published keep their decrypted material.
+    """
+    _cache.checked_at = 0.0
 
 
 def active_signing_key(*, now=None):
-    """The one key that signs now."""
+    """The one key that signs now (or the one pinned by pinned_active_key())."""
+    pinned = _pinned_active.get()
+    if pinned is not None:
+        return pinned
     for key in keyring(now=now).values():
         if key.state == State.ACTIVE:
             return key
-    keys = keyring(now=now, force=True)
-    return next(k for k in keys.values() if k.state == State.ACTIVE)
+    for key in keyring(now=now, force=True).values():
+        if key.state == State.ACTIVE:
+            return key
+    raise NoActiveKey("the key ring has no active signing key")
 
 
-def _still_published(key, now):
-    from .services import retention_seconds
+@contextmanager
+def pinned_active_key(*, now=None):
+    """Within the block, active_signing_key() returns one and the same key, even across a reload.
 
-    if key.state != State.RETIRED:
-        return True
-    return key.retired_at is None or now - key.retired_at <= timedelta(seconds=retention_seconds())
+    For code that reads the active key more than once per token (DOT reads it once for the header's
+    kid and again to sign): a rotation in between must not produce a kid that names another key.
+    """
+    token = _pinned_active.set(active_signing_key(now=now))
+    try:
+        yield _pinned_active.get()
+    finally:
+        _pinned_active.reset(token)
 
 
 def published_keys(*, now=None):
-    """Every key a live token may still be verified with, newest state first."""
-    now = now or _now()
+    """Every key a live token may still be verified with: active, then next, then retired."""
+    now = now or clock.now()
     order = {State.ACTIVE: 0, State.NEXT: 1, State.RETIRED: 2}
-    keys = [k for k in keyring(now=now).values() if _still_published(k, now)]
+    keys = [k for k in keyring(now=now).values() if k.published_at(now)]
     return sorted(keys, key=lambda k: (order[k.state], k.kid))
 
 
 def key_by_kid(kid, *, now=None):
-    """A published key by kid; one unknown kid triggers a reload (a rotation elsewhere)."""
-    now = now or _now()
-    if not isinstance(kid, str):
+    """A published key by kid, or None; an unknown kid triggers one reload (a rotation elsewhere)."""
+    now = now or clock.now()
+    if not isinstance(kid, str) or not kid:
         return None
     key = keyring(now=now).get(kid)
-    if key is None and time.monotonic() - _cache.forced_at >= 1.0:
-        # At most one forced reload a second, so a flood of made-up kids cannot hammer the database.
+    if key is None and time.monotonic() - _cache.forced_at >= FORCED_RELOAD_INTERVAL:
         _cache.forced_at = time.monotonic()
         key = keyring(now=now, force=True).get(kid)
-    if key is None or not _still_published(key, now):
+    if key is None or not key.published_at(now):
         return None
     return key
 
 
 def jwks_document(*, now=None):
-    return {"keys": [k.public_jwk for k in published_keys(now=now)]}
+    """The JWK Set (RFC 7517 5): public members of every published key."""
+    return {"keys": [dict(k.public_jwk) for k in published_keys(now=now)]}

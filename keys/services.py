@@ -2,86 +2,90 @@
 
 Every change takes the key ring's row lock first, so rotations from several workers or instances
 run one after the other, and bumps the ring's version so every worker reloads within
-SIGNET_KEY_RELOAD_SECONDS.
+SIGNET_KEY_RELOAD_SECONDS. Every decision is re-made under the lock: whoever waited for it sees
+what the previous holder did.
 """
 
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.apps import apps
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
+from django.db.models import Max
 
-from . import crypto
+from provider.audit import audit
+
+from . import clock, crypto
 from .models import KeyRingLock, SigningKey
 
 log = logging.getLogger("signet.keys")
 State = SigningKey.State
 
 
-def _now():
-    return timezone.now()
+class KeyNotFound(LookupError):
+    """No signing key has this kid."""
 
 
 def _lock_ring():
-    """Lock the key ring (one row) for this transaction and bump its version."""
-    ring, _ = KeyRingLock.objects.get_or_create(pk=1)
-    ring = KeyRingLock.objects.select_for_update().get(pk=1)
-    ring.version += 1
-    ring.save(update_fields=["version"])
+    """Lock the key ring (one row) until this transaction ends."""
+    ring, _ = KeyRingLock.objects.select_for_update().get_or_create(pk=1)
     return ring
 
 
+def _bump(ring):
+    """Tell every worker the ring changed (they compare this version every SIGNET_KEY_RELOAD_SECONDS)."""
+    ring.version += 1
+    ring.save(update_fields=["version"])
+
+
+def _longest_client_lifetime():
+    """The longest per-client access- or ID-token lifetime override, 0 if none.
+
+    Looked up through the app registry so keys/ does not import the OAuth layer.
+    """
+    try:
+        client_model = apps.get_model(settings.OAUTH2_PROVIDER_APPLICATION_MODEL)
+    except (AttributeError, LookupError, ValueError):
+        return 0
+    names = {f.name for f in client_model._meta.get_fields()}
+    fields = [f for f in ("access_token_lifetime", "id_token_lifetime") if f in names]
+    if not fields:
+        return 0
+    longest = client_model.objects.aggregate(**{f: Max(f) for f in fields})
+    return max((v or 0) for v in longest.values())
+
+
 def retention_seconds():
-    """How long a retired key stays published: the longest token it may have signed, plus leeway."""
+    """How long a retired key stays published: the longest-lived token it may have signed, plus the
+    time other workers may still sign with it before they notice the rotation, plus leeway."""
     return (
-        max(settings.SIGNET_ACCESS_TOKEN_LIFETIME, settings.SIGNET_ID_TOKEN_LIFETIME)
+        max(
+            settings.SIGNET_ACCESS_TOKEN_LIFETIME,
+            settings.SIGNET_ID_TOKEN_LIFETIME,
+            _longest_client_lifetime(),
+        )
+        + settings.SIGNET_KEY_RELOAD_SECONDS
         + settings.SIGNET_KEY_RETENTION_LEEWAY_SECONDS
     )
 
 
 def _create(*, state, now, size=None):
-    kid, public, private = crypto.generate_rsa_key(size or settings.SIGNET_KEY_SIZE)
-    return SigningKey.objects.create(
+    size = size or settings.SIGNET_KEY_SIZE
+    kid, public, private = crypto.generate_rsa_key(size)
+    key = SigningKey.objects.create(
         kid=kid,
         alg="RS256",
-        size=size or settings.SIGNET_KEY_SIZE,
+        size=size,
         state=state,
         public_jwk=public,
         encrypted_private_jwk=crypto.encrypt_private_key(private),
         created_at=now,
         activated_at=now if state == State.ACTIVE else None,
     )
-
-
-@transaction.atomic
-def key_create(*, state=State.NEXT, size=None, now=None):
-    """Create a key; an active one only when there is none."""
-    now = now or _now()
-    _lock_ring()
-    if state == State.ACTIVE and SigningKey.objects.filter(state=State.ACTIVE).exists():
-        raise ValueError("there is already an active key: rotate instead")
-    return _create(state=state, now=now, size=size)
-
-
-@transaction.atomic
-def key_ensure_active(*, now=None):
-    """Make sure an active key and a pre-published next key exist (first start, or after revokes)."""
-    now = now or _now()
-    _lock_ring()
-    active = SigningKey.objects.filter(state=State.ACTIVE).first()
-    if active is None:
-        nxt = SigningKey.objects.filter(state=State.NEXT).order_by("created_at").first()
-        if nxt is not None:
-            _activate(nxt, now)
-            active = nxt
-        else:
-            active = _create(state=State.ACTIVE, now=now)
-            log.info("signing key created", extra={"event": "key.created", "kid": active.kid})
-    if not SigningKey.objects.filter(state=State.NEXT).exists():
-        _create(state=State.NEXT, now=now)
-    return active
+    audit("key.created", kid=kid, state=state, size=size)
+    return key
 
 
 def _activate(key, now):
@@ -90,15 +94,80 @@ def _activate(key, now):
     key.save(update_fields=["state", "activated_at", "updated_at"])
 
 
+def _retire(key, now):
+    key.state = State.RETIRED
+    key.retired_at = now
+    key.retain_until = now + timedelta(seconds=retention_seconds())
+    key.save(update_fields=["state", "retired_at", "retain_until", "updated_at"])
+
+
+def _active():
+    return SigningKey.objects.filter(state=State.ACTIVE).first()
+
+
+def _oldest_next():
+    return SigningKey.objects.filter(state=State.NEXT).order_by("created_at").first()
+
+
+@transaction.atomic
+def key_create(*, state=State.NEXT, size=None, now=None):
+    """Create a key; an active one only when there is none."""
+    now = now or clock.now()
+    ring = _lock_ring()
+    if state not in (State.NEXT, State.ACTIVE):
+        raise ValueError("new keys are next or active")
+    if state == State.ACTIVE and _active() is not None:
+        raise ValueError("there is already an active key: rotate instead")
+    key = _create(state=state, now=now, size=size)
+    _bump(ring)
+    return key
+
+
+def _ensure(now):
+    """Under the lock: an active key and a pre-published next key exist. Returns (active, changed)."""
+    changed = False
+    active = _active()
+    if active is None:
+        # First start, or every key was revoked: the pre-published next key is the best successor,
+        # since relying parties may already hold it.
+        active = _oldest_next()
+        if active is not None:
+            _activate(active, now)
+        else:
+            active = _create(state=State.ACTIVE, now=now)
+        audit("key.activated", kid=active.kid)
+        changed = True
+    if _oldest_next() is None:
+        _create(state=State.NEXT, now=now)
+        changed = True
+    return active, changed
+
+
+@transaction.atomic
+def key_ensure_active(*, now=None):
+    """Make sure an active key and a pre-published next key exist (first start, or after revokes)."""
+    now = now or clock.now()
+    ring = _lock_ring()
+    active, changed = _ensure(now)
+    if changed:
+        _bump(ring)
+    return active
+
+
 def rotation_due(active, nxt, now):
-    """A scheduled rotation is due when the active key is old enough and the next key has been
-    published for at least SIGNET_KEY_PREPUBLISH_SECONDS (so every JWKS cache already holds it)."""
+    """A scheduled rotation is due when the active key has signed for SIGNET_KEY_ROTATION_DAYS and the
+    next key has been published for SIGNET_KEY_PREPUBLISH_SECONDS (so every JWKS cache holds it).
+
+    `active` and `nxt` are anything with the SigningKey timestamps (rows or cached keys).
+    """
     if active is None:
         return True
+    if nxt is None:
+        return False  # publish a next key first; the schedule waits for it
     age_limit = (active.activated_at or active.created_at) + timedelta(days=settings.SIGNET_KEY_ROTATION_DAYS)
     if now < age_limit:
         return False
-    return nxt is None or now - nxt.created_at >= timedelta(seconds=settings.SIGNET_KEY_PREPUBLISH_SECONDS)
+    return now - nxt.created_at >= timedelta(seconds=settings.SIGNET_KEY_PREPUBLISH_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -106,40 +175,60 @@ class Rotation:
     rotated: bool
     active: SigningKey
     retired: SigningKey | None = None
+    # How long the newly active key had been in the JWKS before it started signing.
+    prepublished_seconds: float | None = None
 
 
-@transaction.atomic
-def key_rotate(*, if_due=False, now=None):
-    """Promote the next key, retire the active one, and publish a new next key."""
-    now = now or _now()
-    _lock_ring()
-    active = SigningKey.objects.filter(state=State.ACTIVE).first()
-    nxt = SigningKey.objects.filter(state=State.NEXT).order_by("created_at").first()
-    if if_due and not rotation_due(active, nxt, now):
-        return Rotation(rotated=False, active=active)
+def _rotate(now, actor=None):
+    """Under the lock: promote the oldest next key (or a new one), retire the active key, publish a
+    new next key."""
+    active = _active()
+    nxt = _oldest_next()
     if active is not None:
         # Retire first: the partial unique index allows one active row at a time.
-        active.state = State.RETIRED
-        active.retired_at = now
-        active.save(update_fields=["state", "retired_at", "updated_at"])
+        _retire(active, now)
+    prepublished = (now - nxt.created_at).total_seconds() if nxt is not None else 0.0
     if nxt is None:
         nxt = _create(state=State.ACTIVE, now=now)
     else:
         _activate(nxt, now)
     _create(state=State.NEXT, now=now)
-    log.info(
-        "signing key rotated",
-        extra={"event": "key.rotated", "kid": nxt.kid, "retired_kid": active.kid if active else None},
-    )
-    return Rotation(rotated=True, active=nxt, retired=active)
+    audit("key.rotated", actor=actor, kid=nxt.kid, retired_kid=active.kid if active else None)
+    log.info("signing key rotated: %s now signs", nxt.kid)
+    return Rotation(rotated=True, active=nxt, retired=active, prepublished_seconds=prepublished)
 
 
 @transaction.atomic
-def key_revoke(*, kid, now=None):
-    """Withdraw a key from the JWKS at once; if it was signing, a fresh key takes over."""
-    now = now or _now()
-    _lock_ring()
-    key = SigningKey.objects.select_for_update().get(kid=kid)
+def key_rotate(*, if_due=False, now=None, actor=None):
+    """Promote the next key, retire the active one, and publish a new next key.
+
+    With if_due, only when rotation_due() says so; otherwise at once, even if the next key has been
+    published for less than SIGNET_KEY_PREPUBLISH_SECONDS (an operator's decision: see Rotation).
+    """
+    now = now or clock.now()
+    ring = _lock_ring()
+    if if_due:
+        active, changed = _ensure(now)
+        if not rotation_due(active, _oldest_next(), now):
+            if changed:
+                _bump(ring)
+            return Rotation(rotated=False, active=active)
+    rotation = _rotate(now, actor)
+    _bump(ring)
+    return rotation
+
+
+@transaction.atomic
+def key_revoke(*, kid, now=None, actor=None):
+    """Withdraw a key from the JWKS at once; if it was signing, a brand-new key takes over.
+
+    Raises KeyNotFound for an unknown kid. Revoking a revoked key changes nothing.
+    """
+    now = now or clock.now()
+    ring = _lock_ring()
+    key = SigningKey.objects.filter(kid=kid).first()
+    if key is None:
+        raise KeyNotFound(kid)
     if key.state == State.REVOKED:
         return key
     was_active = key.state == State.ACTIVE
@@ -149,47 +238,70 @@ def key_revoke(*, kid, now=None):
     key.encrypted_private_jwk = ""
     key.save(update_fields=["state", "revoked_at", "encrypted_private_jwk", "updated_at"])
     if was_active:
-        # After a leak the pre-published next key may be exposed too: sign with a brand-new key.
+        # After a leak the cause is unknown and the next key's ciphertext sits in the same table:
+        # sign with a key that did not exist before the revocation.
         _create(state=State.ACTIVE, now=now)
-    if not SigningKey.objects.filter(state=State.NEXT).exists():
+    if _oldest_next() is None:
         _create(state=State.NEXT, now=now)
-    log.warning("signing key revoked", extra={"event": "key.revoked", "kid": kid})
+    _bump(ring)
+    audit("key.revoked", actor=actor, kid=kid, was_active=was_active)
+    log.warning("signing key revoked: %s", kid)
     return key
+
+
+def _purge(now):
+    expired = SigningKey.objects.filter(state=State.RETIRED, retain_until__lt=now)
+    kids = list(expired.values_list("kid", flat=True))
+    if kids:
+        SigningKey.objects.filter(kid__in=kids).delete()
+        audit("key.purged", kids=kids)
+    return len(kids)
 
 
 @transaction.atomic
 def key_purge_expired(*, now=None):
-    """Delete retired keys that no unexpired token can still be verified with."""
-    now = now or _now()
-    cutoff = now - timedelta(seconds=retention_seconds())
-    expired = SigningKey.objects.filter(state=State.RETIRED, retired_at__lt=cutoff)
-    if not expired.exists():
-        return 0
-    _lock_ring()
-    count, _ = expired.delete()
-    log.info("retired signing keys purged", extra={"event": "key.purged", "count": count})
+    """Delete retired keys that no unexpired token can still be verified with. Returns how many."""
+    now = now or clock.now()
+    if not SigningKey.objects.filter(state=State.RETIRED, retain_until__lt=now).exists():
+        return 0  # the common case takes no lock
+    ring = _lock_ring()
+    count = _purge(now)
+    if count:
+        _bump(ring)
     return count
 
 
+@transaction.atomic
 def key_maintain(*, now=None):
-    """The lazy schedule: an active key exists, a due rotation happens, expired keys go."""
-    now = now or _now()
-    key_ensure_active(now=now)
-    rotation = key_rotate(if_due=True, now=now)
-    key_purge_expired(now=now)
+    """The schedule, in one locked transaction: an active and a next key exist, a due rotation
+    happens, expired retired keys go. The lazy path and `keys rotate --if-due` both run this."""
+    now = now or clock.now()
+    ring = _lock_ring()
+    active, changed = _ensure(now)
+    rotation = Rotation(rotated=False, active=active)
+    if rotation_due(active, _oldest_next(), now):
+        rotation = _rotate(now)
+        changed = True
+    if _purge(now):
+        changed = True
+    if changed:
+        _bump(ring)
     return rotation
 
 
 @transaction.atomic
 def key_reencrypt_all():
     """Re-encrypt every private key under the current key-encryption key (after rotating it)."""
-    _lock_ring()
+    ring = _lock_ring()
     count = 0
-    for key in SigningKey.objects.select_for_update().exclude(encrypted_private_jwk=""):
+    for key in SigningKey.objects.exclude(encrypted_private_jwk=""):
         if crypto.encrypted_with_current_kek(key.encrypted_private_jwk):
             continue
         private = crypto.decrypt_private_key(key.encrypted_private_jwk)
         key.encrypted_private_jwk = crypto.encrypt_private_key(private)
         key.save(update_fields=["encrypted_private_jwk", "updated_at"])
         count += 1
+    if count:
+        _bump(ring)
+        audit("key.reencrypted", count=count)
     return count

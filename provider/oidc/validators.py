@@ -15,7 +15,7 @@ from oauth2_provider.models import get_grant_model
 from oauth2_provider.oauth2_validators import OAuth2Validator
 
 from keys import jwt
-from keys.selectors import key_by_kid
+from keys.selectors import key_by_kid, pinned_active_key
 
 from . import claims as claim_rules
 from .authorization import AuthorizationRules
@@ -41,6 +41,23 @@ class SignetValidator(AuthorizationRules, TokenGrantRules, OAuth2Validator):
             return None
         key = key_by_kid(header.get("kid"))
         return key.public if key is not None else None
+
+    def finalize_id_token(self, id_token, token, token_handler, request):
+        # DOT reads request.client.jwk_key twice, for the header's kid and then to sign: pin one key
+        # so a reload in between (a rotation elsewhere) cannot yield a kid naming a different key.
+        with pinned_active_key():
+            return super().finalize_id_token(id_token, token, token_handler, request)
+
+    def validate_bearer_token(self, token, scopes, request):
+        """DOT accepts any token whose checksum row exists; a token signed by a revoked (or purged)
+        key is invalid too, at userinfo and every endpoint that takes a bearer token."""
+        if isinstance(token, str) and token.count(".") == 2 and not jwt.signing_key_published(token):
+            request.oauth2_error = {
+                "error": "invalid_token",
+                "error_description": "The access token's signing key is no longer valid.",
+            }
+            return False
+        return super().validate_bearer_token(token, scopes, request)
 
     # --- authorization code: remember the session's authentication --------------------------
     def save_authorization_code(self, client_id, code, request, *args, **kwargs):

@@ -1,8 +1,10 @@
+from django.conf import settings
+
 from provider.cli import OperatorCommand
 
-from ... import services
+from ... import crypto, services
 from ...models import SigningKey
-from ...selectors import reset_cache
+from ...selectors import invalidate
 
 
 def _row(key):
@@ -14,6 +16,7 @@ def _row(key):
         "created_at": key.created_at,
         "activated_at": key.activated_at,
         "retired_at": key.retired_at,
+        "retain_until": key.retain_until,
         "revoked_at": key.revoked_at,
     }
 
@@ -24,7 +27,9 @@ class Command(OperatorCommand):
     def add_actions(self, subparsers):
         subparsers.add_parser("list", help="list keys with state, kid and dates")
         rotate = subparsers.add_parser("rotate", help="promote the next key, retire the active one")
-        rotate.add_argument("--if-due", action="store_true", help="only when the rotation schedule says so")
+        rotate.add_argument(
+            "--if-due", action="store_true", help="only when the rotation schedule says so (for cron)"
+        )
         revoke = subparsers.add_parser("revoke", help="withdraw a key from the JWKS at once")
         revoke.add_argument("kid")
         subparsers.add_parser("ensure", help="create an active and a next key if missing")
@@ -39,34 +44,50 @@ class Command(OperatorCommand):
         self.emit([_row(k) for k in keys], "\n".join(lines) or "no keys")
 
     def do_rotate(self, if_due=False, **options):
-        result = services.key_rotate(if_due=if_due)
-        reset_cache()
+        # --if-due is the lazy schedule run by hand: ensure keys exist, rotate if due, purge.
+        result = services.key_maintain() if if_due else services.key_rotate()
+        invalidate()
         if not result.rotated:
             self.emit({"rotated": False, "active": result.active.kid}, "not due: nothing rotated")
             return
         retired = result.retired.kid if result.retired else None
-        self.emit(
-            {"rotated": True, "active": result.active.kid, "retired": retired},
-            f"rotated: {result.active.kid} is active" + (f", {retired} retired" if retired else ""),
-        )
+        data = {"rotated": True, "active": result.active.kid, "retired": retired}
+        text = f"rotated: {result.active.kid} is active" + (f", {retired} retired" if retired else "")
+        if (
+            result.prepublished_seconds is not None
+            and result.prepublished_seconds < settings.SIGNET_JWKS_MAX_AGE
+        ):
+            # Relying parties holding a cached JWKS without the new kid must refetch to verify its tokens.
+            data["warning"] = "new key was published for less than SIGNET_JWKS_MAX_AGE"
+            self.stderr.write(
+                f"warning: {result.active.kid} was published {result.prepublished_seconds:.0f}s before "
+                f"signing, less than SIGNET_JWKS_MAX_AGE ({settings.SIGNET_JWKS_MAX_AGE}s): relying parties "
+                "with a cached JWKS must refetch it to verify new tokens."
+            )
+        self.emit(data, text)
 
     def do_revoke(self, kid, **options):
-        if not SigningKey.objects.filter(kid=kid).exists():
+        try:
+            key = services.key_revoke(kid=kid)
+        except services.KeyNotFound:
             self.fail(f"no signing key with kid {kid!r}")
-        key = services.key_revoke(kid=kid)
-        reset_cache()
+        invalidate()
         self.emit(_row(key), f"revoked {kid}")
 
     def do_ensure(self, **options):
         key = services.key_ensure_active()
-        reset_cache()
+        invalidate()
         self.emit(_row(key), f"active key: {key.kid}")
 
     def do_reencrypt(self, **options):
-        count = services.key_reencrypt_all()
+        try:
+            count = services.key_reencrypt_all()
+        except crypto.KeyDecryptionError as e:
+            self.fail(f"{e}: nothing re-encrypted")
+        invalidate()
         self.emit({"reencrypted": count}, f"re-encrypted {count} key(s)")
 
     def do_purge(self, **options):
         count = services.key_purge_expired()
-        reset_cache()
+        invalidate()
         self.emit({"purged": count}, f"purged {count} key(s)")
