@@ -172,6 +172,8 @@ SIGNET_KEY_RETENTION_LEEWAY_SECONDS = env.int("SIGNET_KEY_RETENTION_LEEWAY_SECON
 # --- OAuth engine (django-oauth-toolkit) ---------------------------------------------------
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oidc.Client"
 OAUTH2_PROVIDER_GRANT_MODEL = "oidc.AuthorizationCode"
+# DOT's own model, named so migrations can point a foreign key at it (swappable dependency).
+OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"
 
 SIGNET_SCOPES = {
     "openid": "Sign you in",

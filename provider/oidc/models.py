@@ -137,3 +137,19 @@ class TokenFamily(models.Model):
 
     def __str__(self):
         return f"token family {self.family}"
+
+
+class UserinfoClaimsRequest(models.Model):
+    """The `userinfo` part of an OIDC Core 5.5 claims request, kept with the access token it came with.
+
+    DOT's access token does not record the claims request; userinfo needs it long after the code
+    (which did) is gone. A refresh copies it to the new access token.
+    """
+
+    access_token = models.OneToOneField(
+        "oauth2_provider.AccessToken", on_delete=models.CASCADE, related_name="+"
+    )
+    claims = models.JSONField()
+
+    def __str__(self):
+        return f"claims request for access token {self.access_token_id}"
