@@ -7,6 +7,9 @@ import sys
 
 def main():
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "provider.settings")
+    # A command's results go to stdout (--json is parsed by scripts): its log lines go to stderr.
+    if sys.argv[1:2] != ["runserver"]:
+        os.environ.setdefault("LOG_STREAM", "stderr")
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(sys.argv)

@@ -1,5 +1,6 @@
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 
 
 class EmailAuthenticationForm(AuthenticationForm):
@@ -19,3 +20,23 @@ class EmailAuthenticationForm(AuthenticationForm):
         "invalid_login": "The email or password is not correct.",
         "inactive": "This account is disabled.",
     }
+
+
+class PasswordResetRequestForm(PasswordResetForm):
+    email = forms.EmailField(
+        label="Email",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"}),
+    )
+
+
+class ProfileForm(forms.ModelForm):
+    """What a user may change about themselves (their email is their identifier: an operator changes it)."""
+
+    class Meta:
+        model = get_user_model()
+        fields = ["first_name", "last_name"]
+        widgets = {
+            "first_name": forms.TextInput(attrs={"autocomplete": "given-name"}),
+            "last_name": forms.TextInput(attrs={"autocomplete": "family-name"}),
+        }

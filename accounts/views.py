@@ -1,10 +1,20 @@
+"""Sign-in, sign-out, password reset and the account page. Thin: Django's auth views do the work."""
+
 from urllib.parse import parse_qs, urlsplit
 
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.views.generic import TemplateView
+from django.urls import reverse_lazy
+from django.utils.decorators import method_decorator
+from django.views.decorators.cache import never_cache
+from django.views.generic import TemplateView, UpdateView
 
-from .forms import EmailAuthenticationForm
+from provider.audit import audit
+
+from .forms import EmailAuthenticationForm, PasswordResetRequestForm, ProfileForm
+from .selectors import client_display_name
 
 
 class LoginView(auth_views.LoginView):
@@ -15,21 +25,92 @@ class LoginView(auth_views.LoginView):
     def get_initial(self):
         initial = super().get_initial()
         # OIDC Core 3.1.2.1: login_hint pre-fills the identifier the user is asked for.
-        hint = _authorize_param(self.get_redirect_url(), "login_hint")
+        hint = authorize_param(self.get_redirect_url(), "login_hint")
         if hint:
             initial["username"] = hint
         return initial
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        # The relying party the user is signing in to, named as its operator registered it.
+        context["client_name"] = client_display_name(authorize_param(self.get_redirect_url(), "client_id"))
+        return context
 
 
 class LogoutView(auth_views.LogoutView):
     template_name = "accounts/logged_out.html"
 
 
+@method_decorator(never_cache, name="dispatch")
 class ProfileView(LoginRequiredMixin, TemplateView):
     template_name = "accounts/profile.html"
 
 
-def _authorize_param(next_url, name):
+@method_decorator(never_cache, name="dispatch")
+class ProfileEditView(LoginRequiredMixin, UpdateView):
+    template_name = "accounts/profile_edit.html"
+    form_class = ProfileForm
+    success_url = reverse_lazy("accounts:profile")
+
+    def get_object(self, queryset=None):
+        return self.request.user
+
+    def form_valid(self, form):
+        messages.success(self.request, "Your profile was saved.")
+        return super().form_valid(form)
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    template_name = "accounts/password_change.html"
+    success_url = reverse_lazy("accounts:profile")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        audit("password.changed", actor=form.user)
+        messages.success(self.request, "Your password was changed.")
+        return response
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Always answers "sent" whether or not the email has an account (no account enumeration)."""
+
+    template_name = "accounts/password_reset.html"
+    form_class = PasswordResetRequestForm
+    email_template_name = "accounts/email/password_reset.txt"
+    subject_template_name = "accounts/email/password_reset_subject.txt"
+    success_url = reverse_lazy("accounts:password_reset_done")
+
+    def form_valid(self, form):
+        # Links in the email point at the issuer, never at whatever Host header the request carried.
+        issuer = urlsplit(settings.OIDC_ISSUER)
+        self.extra_email_context = {"base_url": f"{issuer.scheme}://{issuer.netloc}"}
+        audit("password.reset_requested", actor=form.cleaned_data["email"][:254])
+        return super().form_valid(form)
+
+
+@method_decorator(never_cache, name="dispatch")
+class PasswordResetDoneView(auth_views.PasswordResetDoneView):
+    template_name = "accounts/password_reset_done.html"
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "accounts/password_reset_confirm.html"
+    success_url = reverse_lazy("accounts:password_reset_complete")
+    post_reset_login = False
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        audit("password.reset", actor=form.user)
+        return response
+
+
+@method_decorator(never_cache, name="dispatch")
+class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
+    template_name = "accounts/password_reset_complete.html"
+
+
+def authorize_param(next_url, name):
+    """A parameter of the authorization request a login page's `next` URL carries, or None."""
     if not next_url:
         return None
     values = parse_qs(urlsplit(next_url).query).get(name)

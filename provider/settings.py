@@ -4,9 +4,12 @@ Every variable is listed with its default in .env.example and the README.
 Secrets have no default outside DEBUG: a missing one stops start-up with its name.
 """
 
+import logging
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -48,20 +51,30 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "oauth2_provider",
+    "axes",
+    "csp",
     "accounts",
     "keys",
     "provider.oidc",
+    "provider.audit",
+    "provider.apps.SignetConfig",
 ]
 
 MIDDLEWARE = [
+    # First: gives every request its id and logs one line per answered request.
+    "provider.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "provider.ratelimit.RateLimitMiddleware",
+    # Last, as django-axes requires: turns a lockout into the lockout page or JSON error.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "provider.urls"
@@ -108,7 +121,11 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 AUTH_USER_MODEL = "accounts.User"
-AUTHENTICATION_BACKENDS = ["accounts.backends.EmailBackend"]
+AUTHENTICATION_BACKENDS = [
+    # First, as django-axes requires: refuses locked-out accounts and addresses before any password check.
+    "accounts.backends.LoginProtectionBackend",
+    "accounts.backends.EmailBackend",
+]
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
@@ -126,7 +143,8 @@ LOGIN_REDIRECT_URL = "accounts:profile"
 LOGOUT_REDIRECT_URL = "accounts:login"
 
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 12)
-_secure_cookies = env.bool("SIGNET_SECURE_COOKIES", default=OIDC_ISSUER.startswith("https://"))
+_https_issuer = OIDC_ISSUER.startswith("https://")
+_secure_cookies = env.bool("SIGNET_SECURE_COOKIES", default=_https_issuer)
 SESSION_COOKIE_SECURE = _secure_cookies
 CSRF_COOKIE_SECURE = _secure_cookies
 SESSION_COOKIE_HTTPONLY = True
@@ -134,6 +152,72 @@ SESSION_COOKIE_SAMESITE = "Lax"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "no-referrer"
 X_FRAME_OPTIONS = "DENY"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# HTTPS: HSTS, and plain-HTTP requests redirected, when the issuer is https (the probes stay reachable
+# over plain HTTP for in-cluster health checks).
+SECURE_HSTS_SECONDS = env.int("SIGNET_HSTS_SECONDS", default=60 * 60 * 24 * 365 if _https_issuer else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SIGNET_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.bool("SIGNET_HSTS_PRELOAD", default=False)
+SECURE_SSL_REDIRECT = env.bool("SIGNET_SSL_REDIRECT", default=_https_issuer)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+# Behind a TLS-terminating proxy that sets X-Forwarded-Proto (and strips it from clients).
+if env.bool("SIGNET_TRUST_X_FORWARDED_PROTO", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Trusted reverse proxies in front of Signet: the client address is read from X-Forwarded-For
+# that many hops from the right (provider/context.py). 0: REMOTE_ADDR.
+SIGNET_PROXY_COUNT = env.int("SIGNET_PROXY_COUNT", default=0)
+
+# A strict Content-Security-Policy: pages load only Signet's own CSS (and the admin's own scripts).
+# No form-action: browsers apply it to the redirect after a form post, which must reach the relying
+# party's registered redirect URI after consent and logout.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [NONE],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+    }
+}
+
+# --- Brute-force protection (django-axes) and rate limits ----------------------------------
+# A sign-in is refused once an account, or a client address, has SIGNET_LOGIN_FAILURE_LIMIT failures
+# within SIGNET_LOGIN_LOCKOUT_MINUTES; it reopens that long after the last failure (0: only an operator
+# unlocks, with `manage.py axes_reset_username EMAIL` / `axes_reset_ip IP` / `axes_reset`).
+SIGNET_LOGIN_FAILURE_LIMIT = env.int("SIGNET_LOGIN_FAILURE_LIMIT", default=5)
+SIGNET_LOGIN_LOCKOUT_MINUTES = env.int("SIGNET_LOGIN_LOCKOUT_MINUTES", default=15)
+AXES_ENABLED = env.bool("SIGNET_LOGIN_PROTECTION", default=True)
+AXES_FAILURE_LIMIT = SIGNET_LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=SIGNET_LOGIN_LOCKOUT_MINUTES) if SIGNET_LOGIN_LOCKOUT_MINUTES else None
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own: per account, and per address
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "accounts.lockout.lockout_username"
+AXES_CLIENT_IP_CALLABLE = "provider.context.client_ip"
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+# A success must not clear the counters: an attacker would sign in to their own account between guesses.
+AXES_RESET_ON_SUCCESS = False
+AXES_HTTP_RESPONSE_CODE = 429
+# Never store these request parameters in the attempt records (the admin shows them).
+AXES_SENSITIVE_PARAMETERS = [
+    "username",
+    "ip_address",
+    "password",
+    "client_secret",
+    "code",
+    "code_verifier",
+    "refresh_token",
+    "token",
+    "csrfmiddlewaretoken",
+    "next",
+]
+# Rate limits per client address ("N/s", "N/m", "N/h"; empty: off), counted in the cache.
+SIGNET_RATELIMIT_TOKEN = env.str("SIGNET_RATELIMIT_TOKEN", default="1200/m")
+SIGNET_RATELIMIT_INTROSPECT = env.str("SIGNET_RATELIMIT_INTROSPECT", default="3000/m")
+# A cache outage must not take the token endpoint down with it.
+RATELIMIT_FAIL_OPEN = True
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -221,14 +305,37 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
 }
 
-LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
+LOG_FORMAT = env.str("LOG_FORMAT", default="json")  # json: one object per line; text: for development
+if LOG_FORMAT not in ("json", "text"):
+    raise ImproperlyConfigured("LOG_FORMAT must be json or text.")
+# Servers log to stdout; manage.py commands default to stderr so their own output stays parseable.
+LOG_STREAM = env.str("LOG_STREAM", default="stdout")
+if LOG_STREAM not in ("stdout", "stderr"):
+    raise ImproperlyConfigured("LOG_STREAM must be stdout or stderr.")
+# oauthlib and DOT log request contents at DEBUG: never below INFO, whatever LOG_LEVEL says.
+_library_level = max(logging.getLevelName(LOG_LEVEL), logging.INFO)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "json": {"()": "provider.logging.JsonFormatter"},
+        "text": {"()": "provider.logging.TextFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "stream": f"ext://sys.{LOG_STREAM}",
+            "formatter": LOG_FORMAT,
+        }
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        "oauthlib": {"level": _library_level},
+        "oauth2_provider": {"level": _library_level},
+        # django-axes reports every attempt at INFO; Signet's audit events already record them.
+        "axes": {"level": "WARNING"},
         "signet.audit": {"level": "INFO"},
     },
 }

@@ -29,6 +29,14 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_django_cache():
+    """Each test starts with an empty cache: rate-limit counters must not leak from one test to the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_key_cache():
     """Each test starts with an empty per-process key cache (the database is reset between tests)."""
     from keys.selectors import reset_cache

@@ -1,0 +1,34 @@
+"""The one entry point for audit events."""
+
+import logging
+
+from django.db import DatabaseError, transaction
+
+from provider import context
+
+log = logging.getLogger("signet.audit")
+
+
+def audit(event, *, actor=None, client_id=None, **fields):
+    """Record `event` (e.g. "login.failed", "token.refresh_reuse", "key.rotated") as a row and a log line.
+
+    `actor` is a user (or any object; stored as its string), `fields` JSON-serialisable details.
+    Inside a transaction the row commits or rolls back with it; the log line is written either way.
+    A failure to store the row is logged, never raised: auditing must not break a login.
+    """
+    from .models import AuditEvent
+
+    actor_text = "" if actor is None else str(getattr(actor, "pk", None) or actor)
+    record = {
+        "event": event,
+        "actor": actor_text,
+        "client_id": client_id or "",
+        "ip_address": context.client_address.get(),
+        "request_id": context.request_id.get() or "",
+    }
+    log.info(event, extra={"fields": {"audit": {**record, **fields}}})
+    try:
+        with transaction.atomic():  # a savepoint: a failed insert leaves an outer transaction usable
+            AuditEvent.objects.create(data=fields, **record)
+    except DatabaseError:
+        log.exception("could not store audit event %s", event)

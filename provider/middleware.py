@@ -1,0 +1,66 @@
+"""Request ids and the one log line per request."""
+
+import logging
+import re
+import time
+import uuid
+
+from provider import context
+
+log = logging.getLogger("signet.request")
+# An incoming X-Request-ID (from a proxy) is kept only if it is short and harmless in a log line.
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+
+
+class RequestLogMiddleware:
+    """Give each request an id (X-Request-ID in and out) and log one line when it is answered.
+
+    The line has the method, the path without its query string (query strings carry codes, hints
+    and state), the status, the duration and the client address. First in MIDDLEWARE so it sees every
+    response, redirects and errors included.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        incoming = request.META.get("HTTP_X_REQUEST_ID", "")
+        request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request.request_id = request_id
+        ip = context.client_ip(request)
+        tokens = (context.request_id.set(request_id), context.client_address.set(ip))
+        started = time.perf_counter()
+        try:
+            response = self.get_response(request)
+            response["X-Request-ID"] = request_id
+            path = _loggable_path(request)
+            log.info(
+                "%s %s %s",
+                request.method,
+                path,
+                response.status_code,
+                extra={
+                    "fields": {
+                        "http": {
+                            "method": request.method,
+                            "path": path,
+                            "status": response.status_code,
+                            "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                            "client_ip": ip,
+                        }
+                    }
+                },
+            )
+            return response
+        finally:
+            context.request_id.reset(tokens[0])
+            context.client_address.reset(tokens[1])
+
+
+def _loggable_path(request):
+    """The path, with a secret URL part (the password-reset token) masked."""
+    match = getattr(request, "resolver_match", None)
+    secret = match.kwargs.get("token") if match is not None else None
+    if secret and secret in request.path:
+        return request.path.replace(secret, "[redacted]")
+    return request.path
