@@ -1,0 +1,657 @@
+"""Signet's benchmarks, side by side with node oidc-provider. Run with `./dev bench` (see bench/README.md).
+
+One run: a throwaway PostgreSQL database, Signet under gunicorn, the peer under node, load from wrk in
+its own process, alternating rounds (Signet, peer, Signet, peer, ...) per scenario. Each round reports
+requests per second and server CPU milliseconds per request (utime+stime of the server's process tree
+from /proc, before and after, divided by requests served). Results: a table on stdout and JSON in
+bench/results/latest.json. Nothing here asserts a time.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import load, procstat, stats  # noqa: E402
+from bench.servers import Peer, SampleApi, Signet, basic, free_port  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results"
+LIFETIMES = {"accessToken": 600, "idToken": 600, "authorizationCode": 60, "refreshToken": 2592000}
+KEYCLOAK_LOGINS_PER_VCPU = 15
+ALL_SCENARIOS = ["1", "2", "3", "4", "5", "6", "7", "9", "8"]  # 8 empties the token tables: last
+TITLES = {
+    "1": "client credentials, client_secret_basic, JWT access token",
+    "2": "authorization-code exchange (ID token + JWT access token + refresh token)",
+    "3": "refresh grant with rotation",
+    "4a": "discovery GET",
+    "4b": "discovery GET with If-None-Match",
+    "4c": "JWKS GET",
+    "4d": "JWKS GET with If-None-Match",
+    "5": "userinfo",
+    "6": "sample API: protected (valid at+jwt) vs the same view unauthenticated",
+    "7": "complete browser-style logins (authorize, Argon2 login, consent, code, token)",
+    "8": "growth: scenario 1 with 0 and with N rows in the token tables",
+    "9": "memory: RSS per worker over 20,000 scenario-1 requests",
+}
+
+
+class Run:
+    """Options and shared state of one benchmark run."""
+
+    def __init__(self, args):
+        self.args = args
+        self.rounds = args.rounds
+        self.seconds = args.seconds
+        self.warmup = args.warmup
+        self.workdir = RESULTS
+        self.rate_estimate = {}
+        self.servers = []
+        self.signet = None
+        self.peer = None
+
+    def log(self, message):
+        print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+    # --- one measured round -----------------------------------------------------------------
+    def measure(self, server, drive):
+        """Run `drive()` (the load) and account the server's CPU over exactly that window."""
+        cpu0, db0 = server.cpu_seconds(), server.db_cpu_seconds()
+        result = drive()
+        cpu = server.cpu_seconds() - cpu0
+        db = server.db_cpu_seconds() - db0
+        served = result["served"]
+        return {
+            "served": served,
+            "errors": result["errors"],
+            "seconds": round(result["seconds"], 3),
+            "rps": served / result["seconds"] if result["seconds"] else None,
+            "cpu_ms": cpu * 1000 / served if served else None,
+            "db_ms": db * 1000 / served if served else None,
+            "latency_p50_ms": result.get("latency_p50_us", 0) / 1000,
+            "latency_p99_ms": result.get("latency_p99_us", 0) / 1000,
+        }
+
+    def wrk(self, server, seconds, request):
+        return load.wrk(
+            server.url + request.pop("path"),
+            seconds=seconds,
+            threads=self.args.wrk_threads,
+            connections=self.args.connections,
+            **request,
+        )
+
+    def alternate(self, key, servers, prepare, *, rounds=None, seconds=None):
+        """Warm each server up, then alternate measured rounds; `prepare(server, seconds)` → request."""
+        rounds = rounds or self.rounds
+        seconds = seconds or self.seconds
+        per_server = {s.name: [] for s in servers}
+        if self.warmup:
+            for server in servers:
+                self.wrk(server, self.warmup, prepare(server, self.warmup))
+        for i in range(rounds):
+            for server in servers:
+                request = prepare(server, seconds)
+                row = self.measure(server, lambda s=server, r=request: self.wrk(s, seconds, r))
+                per_server[server.name].append(row)
+                if row["rps"]:
+                    self.rate_estimate[(key, server.name)] = row["rps"]
+                self.log(
+                    f"  {key} round {i + 1}/{rounds} {server.name}: {row['rps'] or 0:.0f} req/s, "
+                    f"{row['cpu_ms'] or 0:.2f} ms CPU/req, {row['errors']} errors"
+                )
+        return summarize(per_server)
+
+    def codes_needed(self, key, server, seconds):
+        guess = {"signet": 300, "peer": 1500}.get(server.name, 300)
+        rate = self.rate_estimate.get((key, server.name), guess)
+        return int(rate * seconds * 1.5) + 50
+
+
+def summarize(per_server):
+    out = {"rounds": per_server, "servers": {}}
+    for name, rows in per_server.items():
+        out["servers"][name] = {
+            "rps": stats.summary([r["rps"] for r in rows]),
+            "cpu_ms": stats.summary([r["cpu_ms"] for r in rows]),
+            "db_ms": stats.summary([r["db_ms"] for r in rows]),
+            "errors": sum(r["errors"] for r in rows),
+        }
+    if "signet" in per_server and "peer" in per_server:
+        s, p = per_server["signet"], per_server["peer"]
+        out["ratio_cpu"] = stats.summary(stats.ratios([r["cpu_ms"] for r in s], [r["cpu_ms"] for r in p]))
+        out["ratio_rps"] = stats.summary(stats.ratios([r["rps"] for r in s], [r["rps"] for r in p]))
+    return out
+
+
+# --- scenarios ---------------------------------------------------------------------------------
+def token_request(server, creds, body, **extra):
+    return {
+        "path": server.path("token_endpoint"),
+        "method": "POST",
+        "body": body,
+        "headers": {"Authorization": basic(creds["client_id"], creds["client_secret"])},
+        **extra,
+    }
+
+
+def scenario_1(run):
+    fixtures = run.signet.fixtures
+
+    def prepare(server, seconds):
+        return token_request(server, fixtures["cc"], "grant_type=client_credentials")
+
+    return {"1": run.alternate("1", run.servers, prepare)}
+
+
+def scenario_2(run):
+    f = run.signet.fixtures
+    body = (
+        f"grant_type=authorization_code&code={{item}}&redirect_uri={f['redirect_uri']}"
+        f"&code_verifier={f['code_verifier']}"
+    )
+
+    def prepare(server, seconds):
+        out = run.workdir / f"codes-{server.name}.txt"
+        server.mint_codes(run.codes_needed("2", server, seconds), out)
+        return token_request(server, f["rp"], body, items=out)
+
+    return {"2": run.alternate("2", run.servers, prepare)}
+
+
+def scenario_3(run):
+    f = run.signet.fixtures
+    pool_size = run.args.connections * 2
+
+    def prepare(server, seconds):
+        codes_file = run.workdir / f"pool-codes-{server.name}.txt"
+        server.mint_codes(pool_size, codes_file)
+        tokens = [
+            server.exchange(code, f["rp"], f)["refresh_token"] for code in codes_file.read_text().split()
+        ]
+        out = run.workdir / f"refresh-{server.name}.txt"
+        out.write_text("".join(t + "\n" for t in tokens))
+        return token_request(
+            server, f["rp"], "grant_type=refresh_token&refresh_token={item}", items=out, rotate=True
+        )
+
+    return {"3": run.alternate("3", run.servers, prepare)}
+
+
+def scenario_4(run):
+    import requests
+
+    results = {}
+    for key, endpoint, conditional in (
+        ("4a", "discovery", False),
+        ("4b", "discovery", True),
+        ("4c", "jwks_uri", False),
+        ("4d", "jwks_uri", True),
+    ):
+        etags = {}
+        for server in run.servers:
+            path = "/.well-known/openid-configuration" if endpoint == "discovery" else server.path(endpoint)
+            etags[server.name] = requests.get(server.url + path, timeout=10).headers.get("ETag")
+
+        def prepare(server, seconds, endpoint=endpoint, conditional=conditional, etags=etags):
+            path = "/.well-known/openid-configuration" if endpoint == "discovery" else server.path(endpoint)
+            headers = {}
+            if conditional:
+                # What a cache revalidating its copy sends; a server without ETags answers 200 in full.
+                headers["If-None-Match"] = etags[server.name] or '"no-etag-offered"'
+            return {"path": path, "headers": headers}
+
+        result = run.alternate(key, run.servers, prepare)
+        if conditional:
+            result["notes"] = [f"{name} sends no ETag" for name, tag in etags.items() if not tag]
+        results[key] = result
+    return results
+
+
+def scenario_5(run):
+    f = run.signet.fixtures
+
+    def prepare(server, seconds):
+        codes_file = run.workdir / f"userinfo-code-{server.name}.txt"
+        # The peer's userinfo takes only tokens for itself (no resource); Signet's JWTs serve both.
+        server.mint_codes(1, codes_file, with_resource=False)
+        token = server.exchange(codes_file.read_text().split()[0], f["rp"], f)["access_token"]
+        return {"path": server.path("userinfo_endpoint"), "headers": {"Authorization": f"Bearer {token}"}}
+
+    return {"5": run.alternate("5", run.servers, prepare)}
+
+
+def scenario_6(run):
+    import requests
+
+    reason = SampleApi.unavailable_reason()
+    if reason:
+        return {"6": {"na": reason}}
+    api = SampleApi(
+        workdir=run.workdir,
+        issuer=run.signet.url,
+        port=run.sample_api_port,
+        workers=run.args.workers,
+        threads=run.args.threads,
+        fixtures=run.signet.fixtures,
+    )
+    try:
+        api.start()
+    except Exception as e:
+        return {"6": {"na": f"the sample API did not start: {str(e)[-500:]}"}}
+    run.servers_extra.append(api)
+    try:
+        f = run.signet.fixtures
+        token = requests.post(
+            run.signet.url + run.signet.path("token_endpoint"),
+            data={"grant_type": "client_credentials", "resource": api.url},
+            auth=(f["cc"]["client_id"], f["cc"]["client_secret"]),
+            timeout=10,
+        ).json()["access_token"]
+        auth = {"Authorization": f"Bearer {token}"}
+        hello = next(
+            (p for p in ("/hello/", "/api/hello/") if requests.get(api.url + p, headers=auth, timeout=10).ok),
+            None,
+        )
+        if hello is None:
+            return {"6": {"na": "the sample API refused a fresh Signet token on /hello/"}}
+        if not requests.get(api.url + "/bench-open/hello/", timeout=10).ok:
+            return {"6": {"na": "the hello view fails without authentication (needs request.user)"}}
+
+        class Variant:
+            def __init__(self, name, path, headers):
+                self.name, self.url, self.p, self.h = name, api.url, path, headers
+                self.cpu_seconds, self.db_cpu_seconds = api.cpu_seconds, lambda: 0.0
+
+        protected = Variant("protected", hello, auth)
+        open_ = Variant("unauthenticated", "/bench-open/hello/", {})
+        result = run.alternate("6", [protected, open_], lambda v, s: {"path": v.p, "headers": v.h})
+        p, o = result["rounds"]["protected"], result["rounds"]["unauthenticated"]
+        result["ratio_rps"] = stats.summary(stats.ratios([r["rps"] for r in p], [r["rps"] for r in o]))
+        return {"6": result}
+    finally:
+        api.stop()
+
+
+def scenario_7(run):
+    rows = []
+    seconds = max(run.seconds, 5)
+    for i in range(run.rounds):
+
+        def drive():
+            out = subprocess.run(
+                [
+                    sys.executable,
+                    str(ROOT / "bench" / "logins.py"),
+                    "--issuer",
+                    run.signet.url,
+                    "--fixtures",
+                    str(run.workdir / "signet-fixtures.json"),
+                    "--seconds",
+                    str(seconds),
+                    "--concurrency",
+                    str(run.args.login_concurrency),
+                ],
+                capture_output=True,
+                text=True,
+                timeout=seconds + 120,
+            )
+            if out.returncode != 0:
+                raise RuntimeError(out.stderr[-2000:])
+            data = json.loads(out.stdout.strip().splitlines()[-1])
+            return {
+                "served": data["logins"],
+                "errors": data["failures"],
+                "seconds": data["seconds"],
+                "sample_errors": data["errors"],
+            }
+
+        try:
+            row = run.measure(run.signet, drive)
+        except RuntimeError as e:
+            return {"7": {"na": f"login driver failed: {e}"}}
+        rows.append(row)
+        run.log(
+            f"  7 round {i + 1}/{run.rounds}: {row['rps'] or 0:.1f} logins/s, "
+            f"{row['cpu_ms'] or 0:.1f} ms CPU/login"
+        )
+        if not row["served"]:
+            return {"7": {"na": "no login completed (login pages or consent not there yet?)", "rounds": rows}}
+    result = summarize({"signet": rows})
+    per_vcpu = [1000 / r["cpu_ms"] for r in rows if r["cpu_ms"]]
+    result["logins_per_vcpu"] = stats.summary(per_vcpu)
+    result["keycloak_logins_per_vcpu"] = KEYCLOAK_LOGINS_PER_VCPU
+    return {"7": result}
+
+
+def scenario_8(run):
+    f = run.signet.fixtures
+    signet = run.signet
+
+    def prepare(server, seconds):
+        return token_request(server, f["cc"], "grant_type=client_credentials")
+
+    run.log("  8: emptying the token tables")
+    signet.fixture("truncate-tokens")
+    empty = run.alternate("8", [signet], prepare)
+    run.log(f"  8: inserting {run.args.growth_rows:,} access-token and refresh-token rows")
+    started = time.monotonic()
+    signet.fixture("bulk-tokens", "--rows", str(run.args.growth_rows))
+    insert_seconds = time.monotonic() - started
+    full = run.alternate("8", [signet], prepare)
+    e, g = empty["rounds"]["signet"], full["rounds"]["signet"]
+    return {
+        "8": {
+            "rows": run.args.growth_rows,
+            "insert_seconds": round(insert_seconds, 1),
+            "empty": empty,
+            "full": full,
+            # Sequential, not interleaved: the table cannot be full and empty in alternate rounds.
+            "ratio_rps": _ratio_of_medians(g, e, "rps"),
+            "ratio_cpu": _ratio_of_medians(g, e, "cpu_ms"),
+        }
+    }
+
+
+def _ratio_of_medians(a_rows, b_rows, field):
+    a = stats.summary([r[field] for r in a_rows])
+    b = stats.summary([r[field] for r in b_rows])
+    return a["median"] / b["median"] if a and b and b["median"] else None
+
+
+def scenario_9(run):
+    f = run.signet.fixtures
+    total = run.args.memory_requests
+    chunks = 10 if total >= 10000 else 4
+    per_chunk = total // chunks
+    result = {}
+    for server in run.servers:
+        request = token_request(server, f["cc"], "grant_type=client_credentials")
+        samples = []
+        served = 0
+        for _ in range(chunks):
+            out = run.wrk(server, 120, dict(request, max_requests=per_chunk))
+            served += out["served"]
+            samples.append(
+                {"requests": served, "workers": [procstat.memory_kb(p) for p in server.worker_pids()]}
+            )
+        run.log(f"  9 {server.name}: {served} requests, RSS samples {[s['workers'] for s in samples[-1:]]}")
+        result[server.name] = memory_summary(samples)
+    return {"9": result}
+
+
+def memory_summary(samples):
+    """Per worker: RSS after warm-up (a quarter of the requests), at the end, the peak, and the growth."""
+    warm = samples[max(0, len(samples) // 4 - 1)]
+    last = samples[-1]
+    workers = []
+    for i, end in enumerate(last["workers"]):
+        start = warm["workers"][i] if i < len(warm["workers"]) else end
+        workers.append(
+            {
+                "rss_after_warmup_mb": round(start.get("rss", 0) / 1024, 1),
+                "rss_end_mb": round(end.get("rss", 0) / 1024, 1),
+                "peak_rss_mb": round(end.get("hwm", 0) / 1024, 1),
+                "growth_mb": round((end.get("rss", 0) - start.get("rss", 0)) / 1024, 1),
+            }
+        )
+    growth = max((w["growth_mb"] for w in workers), default=0)
+    return {
+        "requests": last["requests"],
+        "warmup_requests": warm["requests"],
+        "workers": workers,
+        "samples": samples,
+        # "Flat": no worker grew by more than 2 MB (allocator noise) from warm-up to the end.
+        "flat": growth <= 2.0,
+    }
+
+
+SCENARIOS = {
+    "1": scenario_1,
+    "2": scenario_2,
+    "3": scenario_3,
+    "4": scenario_4,
+    "5": scenario_5,
+    "6": scenario_6,
+    "7": scenario_7,
+    "8": scenario_8,
+    "9": scenario_9,
+}
+
+
+# --- report ------------------------------------------------------------------------------------
+def report(results, machine, config):
+    fmt = stats.fmt
+    lines = [
+        f"Signet vs node oidc-provider — {config['date']}",
+        f"machine: {machine['nproc']} CPUs, {machine['cpu_model']}, {machine['memory_gib']} GiB, "
+        f"load average at start {machine['load_average']}; Python {machine['python']}, node "
+        f"{machine['node']}, {machine['postgres']}, {machine['wrk']}",
+        f"config: {config['rounds']} alternating rounds × {config['seconds']} s, "
+        f"wrk -t{config['wrk_threads']} "
+        f"-c{config['connections']}, Signet gunicorn {config['workers']} workers × {config['threads']} "
+        "threads (gthread); peer: 1 node process; values: median (min–max)",
+        "",
+    ]
+    rows = []
+    for key in ("1", "2", "3", "4a", "4b", "4c", "4d", "5"):
+        r = results.get(key)
+        if r is None:
+            continue
+        if "na" in r:
+            rows.append([key, TITLES[key], "n/a", "n/a", "n/a", "n/a", "n/a", "n/a", r["na"]])
+            continue
+        s, p = r["servers"]["signet"], r["servers"]["peer"]
+        notes = list(r.get("notes", []))
+        errors = {n: v["errors"] for n, v in r["servers"].items() if v["errors"]}
+        if errors:
+            notes.append("errors: " + ", ".join(f"{n} {v}" for n, v in errors.items()))
+        rows.append(
+            [
+                key,
+                TITLES[key],
+                fmt(s["rps"], 0),
+                fmt(p["rps"], 0),
+                fmt(s["cpu_ms"]),
+                fmt(p["cpu_ms"]),
+                fmt(r["ratio_cpu"]),
+                fmt(s["db_ms"]),
+                "; ".join(notes),
+            ]
+        )
+    header = [
+        "#",
+        "scenario",
+        "Signet req/s",
+        "peer req/s",
+        "Signet CPU ms/req",
+        "peer CPU ms/req",
+        "CPU ratio Signet/peer",
+        "Signet's PostgreSQL CPU ms/req",
+        "notes",
+    ]
+    lines.append(stats.markdown_table(header, rows))
+    lines.append("")
+    lines += targets(results)
+    return "\n".join(lines)
+
+
+def targets(results):
+    fmt = stats.fmt
+    out = ["Targets:"]
+    r = results.get("1")
+    if r and "na" not in r:
+        out.append(f"- 1: Signet CPU/request ≤ 2× the peer's → {fmt(r['ratio_cpu'])}×")
+    r = results.get("2")
+    if r and "na" not in r:
+        out.append(f"- 2: < 4 ms CPU per exchange → {fmt(r['servers']['signet']['cpu_ms'])} ms")
+    r = results.get("6")
+    if r is not None:
+        if "na" in r:
+            out.append(f"- 6: protected ≥ 85% of unprotected rate → n/a: {r['na']}")
+        else:
+            prot, open_ = r["servers"]["protected"], r["servers"]["unauthenticated"]
+            out.append(
+                f"- 6: protected ≥ 85% of unprotected rate → {fmt(r['ratio_rps'])} "
+                f"({fmt(prot['rps'], 0)} vs {fmt(open_['rps'], 0)} req/s; CPU {fmt(prot['cpu_ms'])} vs "
+                f"{fmt(open_['cpu_ms'])} ms/req)"
+            )
+    r = results.get("7")
+    if r is not None:
+        if "na" in r:
+            out.append(f"- 7: logins per second per vCPU vs Keycloak's 15 → n/a: {r['na']}")
+        else:
+            s = r["servers"]["signet"]
+            out.append(
+                f"- 7: {fmt(s['rps'], 1)} logins/s, {fmt(s['cpu_ms'], 1)} ms CPU per login → "
+                f"{fmt(r['logins_per_vcpu'], 1)} logins/s per vCPU "
+                f"(Keycloak publishes {KEYCLOAK_LOGINS_PER_VCPU}); "
+                f"failures: {s['errors']}"
+            )
+    r = results.get("8")
+    if r is not None:
+        e, g = r["empty"]["servers"]["signet"], r["full"]["servers"]["signet"]
+        ratio = r["ratio_rps"]
+        out.append(
+            f"- 8: rate with {r['rows']:,} rows / rate with 0 ≥ 0.9 → {ratio:.2f} "
+            f"({fmt(g['rps'], 0)} vs {fmt(e['rps'], 0)} req/s; "
+            f"CPU {fmt(g['cpu_ms'])} vs {fmt(e['cpu_ms'])} ms/req; "
+            f"rows inserted in {r['insert_seconds']} s)"
+            if ratio
+            else "- 8: n/a"
+        )
+    r = results.get("9")
+    if r is not None:
+        for name, m in r.items():
+            workers = "; ".join(
+                f"{w['rss_after_warmup_mb']} → {w['rss_end_mb']} MB (peak {w['peak_rss_mb']})"
+                for w in m["workers"]
+            )
+            verdict = "flat" if m["flat"] else "GROWING"
+            out.append(
+                f"- 9: {name}: RSS per worker after {m['warmup_requests']:,} → {m['requests']:,} requests: "
+                f"{workers} → {verdict}"
+            )
+    return out
+
+
+# --- main --------------------------------------------------------------------------------------
+def parse_args(argv):
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="a smoke run (1 round of 2 s, small data)")
+    parser.add_argument(
+        "--only", default=",".join(ALL_SCENARIOS), help="scenarios, e.g. 1,2,4 (default: all)"
+    )
+    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds per scenario")
+    parser.add_argument("--seconds", type=float, default=8, help="seconds per round")
+    parser.add_argument("--warmup", type=float, default=2, help="unmeasured seconds per server first")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="gunicorn workers")
+    parser.add_argument(
+        "--threads", type=int, default=4, help="gunicorn threads per worker (overlap database waits)"
+    )
+    parser.add_argument("--connections", type=int, default=8, help="wrk connections")
+    parser.add_argument("--wrk-threads", type=int, default=1)
+    parser.add_argument("--login-concurrency", type=int, default=4)
+    parser.add_argument("--growth-rows", type=int, default=1_000_000)
+    parser.add_argument("--memory-requests", type=int, default=20_000)
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/15", help="empty for no Redis")
+    parser.add_argument("--db", default="signet_bench", help="throwaway database (dropped and recreated)")
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument(
+        "--profile",
+        metavar="SCENARIO",
+        help="instead of benchmarking, profile Signet's token endpoint under scenario 1, 2 or 3 with py-spy",
+    )
+    parser.add_argument("--profile-seconds", type=float, default=20)
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.rounds, args.seconds, args.warmup = 1, 2, 0.5
+        args.growth_rows = min(args.growth_rows, 20_000)
+        args.memory_requests = min(args.memory_requests, 2_000)
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    run = Run(args)
+    run.servers_extra = []
+    run.sample_api_port = free_port()
+    machine = procstat.machine()
+    date = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    run.log(f"machine: {json.dumps(machine)}")
+    load.ensure_wrk()
+    if args.profile:
+        from bench import profile
+
+        return profile.main(run, args)
+    selected = [s for s in ALL_SCENARIOS if s in args.only.split(",")]
+    run.log("installing the peer (npm ci from bench/peer/package-lock.json)")
+    Peer.install()
+    signet = Signet(
+        workdir=RESULTS,
+        dbname=args.db,
+        workers=args.workers,
+        threads=args.threads,
+        redis_url=args.redis_url,
+        sample_api_audience=f"http://127.0.0.1:{run.sample_api_port}",
+    )
+    run.signet = signet
+    results = {}
+    try:
+        run.log(f"creating database {args.db}, migrating, adding users and clients")
+        signet.prepare()
+        signet.start()
+        run.log(f"Signet on {signet.url} (pid {signet.pid})")
+        peer = Peer(
+            workdir=RESULTS, fixtures=signet.fixtures, key_size=signet.key_size(), lifetimes=LIFETIMES
+        )
+        run.peer = peer
+        peer.start()
+        run.servers = [signet, peer]
+        run.log(f"peer on {peer.url} (pid {peer.pid}), RSA {peer.key_size} bits")
+        for key in selected:
+            run.log(f"scenario {key}: {TITLES.get(key, TITLES.get(key + 'a', ''))}")
+            try:
+                results.update(SCENARIOS[key](run))
+            except Exception as e:  # one broken scenario must not lose the others' figures
+                run.log(f"  scenario {key} failed: {e!r}")
+                results[key] = {"na": f"failed: {str(e)[-300:]}"}
+    finally:
+        for server in [*run.servers_extra, run.peer, signet]:
+            if server is not None:
+                server.stop()
+        if not args.keep:
+            signet.drop_database()
+    config = {
+        "date": date,
+        "rounds": args.rounds,
+        "seconds": args.seconds,
+        "warmup": args.warmup,
+        "workers": args.workers,
+        "threads": args.threads,
+        "connections": args.connections,
+        "wrk_threads": args.wrk_threads,
+        "quick": args.quick,
+        "growth_rows": args.growth_rows,
+        "memory_requests": args.memory_requests,
+        "redis": bool(args.redis_url),
+    }
+    text = report(results, machine, config)
+    print(text)
+    out = RESULTS / "latest.json"
+    out.write_text(json.dumps({"config": config, "machine": machine, "results": results}, indent=2))
+    run.log(f"JSON: {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,389 @@
+"""The servers under test: Signet under gunicorn, the node peer, and the sample API; started and measured.
+
+Each server knows its process tree (for CPU accounting), its endpoints (read from its own discovery
+document) and how to mint one-time authorization codes for the code-exchange scenarios.
+"""
+
+import base64
+import contextlib
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from . import procstat
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
+PEER_DIR = BENCH / "peer"
+VENV_BIN = Path(sys.executable).parent
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def basic(client_id, secret):
+    return "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+
+
+def wait_http(url, *, timeout=60, proc=None, log=None):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            tail = Path(log).read_text()[-3000:] if log else ""
+            raise RuntimeError(f"server exited with {proc.returncode} while starting:\n{tail}")
+        try:
+            if requests.get(url, timeout=2).status_code < 500:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer within {timeout}s")
+
+
+class Server:
+    name = "server"
+    proc = None
+    log_path = None
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def cpu_seconds(self):
+        """CPU time of the whole server process tree (master and workers)."""
+        return procstat.tree_cpu_seconds(self.pid)
+
+    def db_cpu_seconds(self):
+        return 0.0
+
+    def worker_pids(self):
+        return [self.pid]
+
+    def discover(self):
+        self.metadata = requests.get(self.url + "/.well-known/openid-configuration", timeout=10).json()
+        return self.metadata
+
+    def path(self, endpoint):
+        """Path of an endpoint named in the discovery document, e.g. 'token_endpoint'."""
+        return self.metadata[endpoint][len(self.url) :]
+
+    def exchange(self, code, creds, fixtures):
+        response = requests.post(
+            self.url + self.path("token_endpoint"),
+            data={
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": fixtures["redirect_uri"],
+                "code_verifier": fixtures["code_verifier"],
+            },
+            headers={"Authorization": basic(creds["client_id"], creds["client_secret"])},
+            timeout=30,
+        )
+        response.raise_for_status()
+        return response.json()
+
+
+class Signet(Server):
+    """Signet under gunicorn on a throwaway PostgreSQL database, with production settings (DEBUG off)."""
+
+    name = "signet"
+
+    def __init__(self, *, workdir, dbname, workers, threads, redis_url, sample_api_audience=""):
+        self.workdir = Path(workdir)
+        self.dbname = dbname
+        self.workers = workers
+        self.threads = threads
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.sample_api_audience = sample_api_audience
+        self.env = {
+            **os.environ,
+            "DEBUG": "false",
+            "SIGNET_READ_DOT_ENV": "false",  # a developer's .env must not change what is measured
+            "SECRET_KEY": secrets.token_urlsafe(50),
+            "SIGNET_KEY_ENCRYPTION_KEY": secrets.token_urlsafe(48),
+            "OIDC_ISSUER": self.url,
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{dbname}",
+            "DATABASE_CONN_MAX_AGE": "600",
+            "REDIS_URL": redis_url,
+            "DJANGO_SETTINGS_MODULE": "provider.settings",
+        }
+        self.fixtures = None
+
+    # --- database -----------------------------------------------------------------------------
+    def _psql(self, sql):
+        subprocess.run(
+            ["psql", "-h", "127.0.0.1", "-U", "postgres", "-v", "ON_ERROR_STOP=1", "-qAt", "-c", sql],
+            check=True,
+            capture_output=True,
+        )
+
+    def create_database(self):
+        self._psql(f"DROP DATABASE IF EXISTS {self.dbname} WITH (FORCE)")
+        self._psql(f"CREATE DATABASE {self.dbname}")
+
+    def drop_database(self):
+        with contextlib.suppress(subprocess.CalledProcessError):
+            self._psql(f"DROP DATABASE IF EXISTS {self.dbname} WITH (FORCE)")
+
+    def manage(self, *args):
+        subprocess.run(
+            [sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, check=True, capture_output=True
+        )
+
+    def fixture(self, *args):
+        result = subprocess.run(
+            [sys.executable, str(BENCH / "signet_fixtures.py"), *args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"signet_fixtures.py {args[0]} failed:\n{result.stderr[-3000:]}")
+
+    def prepare(self):
+        self.create_database()
+        self.manage("migrate", "--noinput")
+        out = self.workdir / "signet-fixtures.json"
+        self.fixture("setup", "--out", str(out), "--sample-api-audience", self.sample_api_audience)
+        self.fixtures = json.loads(out.read_text())
+
+    # --- process ------------------------------------------------------------------------------
+    def start(self):
+        self.log_path = self.workdir / "signet.log"
+        log = open(self.log_path, "w")  # noqa: SIM115 - kept open for the server's lifetime
+        self.proc = subprocess.Popen(
+            [
+                str(VENV_BIN / "gunicorn"),
+                "provider.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                str(self.workers),
+                "--worker-class",
+                "gthread",
+                "--threads",
+                str(self.threads),
+                "--keep-alive",
+                "30",
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        wait_http(self.url + "/.well-known/openid-configuration", proc=self.proc, log=self.log_path)
+        self.discover()
+        # Every worker loads its code and keys before the first measured round.
+        for _ in range(self.workers * 4):
+            requests.get(self.url + self.path("jwks_uri"), timeout=10)
+
+    def worker_pids(self):
+        return [p for p in procstat.tree(self.pid) if p != self.pid]
+
+    def db_cpu_seconds(self):
+        return sum(procstat.cpu_seconds(p) for p in procstat.postgres_backends(self.dbname))
+
+    def key_size(self):
+        jwks = requests.get(self.url + self.path("jwks_uri"), timeout=10).json()
+        n = jwks["keys"][0]["n"]
+        return len(base64.urlsafe_b64decode(n + "=" * (-len(n) % 4))) * 8
+
+    def mint_codes(self, n, out, *, with_resource=True):
+        self.fixture("codes", "--n", str(n), "--out", str(out), "--user-id", self.fixtures["user_id"])
+        return out
+
+
+class Peer(Server):
+    """node oidc-provider, from bench/peer/ (npm ci from the committed lock file)."""
+
+    name = "peer"
+
+    def __init__(self, *, workdir, fixtures, key_size, lifetimes):
+        self.workdir = Path(workdir)
+        self.port = free_port()
+        self.control_port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.control = f"http://127.0.0.1:{self.control_port}"
+        self.key_size = key_size
+        self.lifetimes = lifetimes
+        # The same client ids, secrets, redirect URI and PKCE verifier as Signet's fixtures.
+        self.fixtures = fixtures
+
+    @staticmethod
+    def install():
+        """npm ci from bench/peer/package-lock.json, unless node_modules already matches it."""
+        if not shutil.which("node") or not shutil.which("npm"):
+            raise RuntimeError("node and npm are needed for the peer (apt-get install -y nodejs npm)")
+        marker = PEER_DIR / "node_modules" / ".package-lock.json"
+        lock = PEER_DIR / "package-lock.json"
+        if marker.exists() and marker.stat().st_mtime >= lock.stat().st_mtime:
+            return
+        subprocess.run(
+            ["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"],
+            cwd=PEER_DIR,
+            check=True,
+            capture_output=True,
+        )
+
+    def start(self):
+        f = self.fixtures
+        config = {
+            "issuer": self.url,
+            "port": self.port,
+            "controlPort": self.control_port,
+            "keySize": self.key_size,
+            "resource": f["resource"],
+            "rpClientId": f["rp"]["client_id"],
+            "redirectUri": f["redirect_uri"],
+            "codeChallenge": _challenge(f["code_verifier"]),
+            "clients": [
+                {
+                    "client_id": f["cc"]["client_id"],
+                    "client_secret": f["cc"]["client_secret"],
+                    "grant_types": ["client_credentials"],
+                    "response_types": [],
+                    "redirect_uris": [],
+                },
+                {
+                    "client_id": f["rp"]["client_id"],
+                    "client_secret": f["rp"]["client_secret"],
+                    "redirect_uris": [f["redirect_uri"]],
+                },
+            ],
+            "account": {
+                "sub": f["user_id"],
+                "claims": {
+                    "email": f["emails"][0],
+                    "email_verified": True,
+                    "name": "Bench User",
+                    "given_name": "Bench",
+                    "family_name": "User",
+                    "updated_at": int(time.time()),
+                },
+            },
+            "lifetimes": self.lifetimes,
+        }
+        config_path = self.workdir / "peer-config.json"
+        config_path.write_text(json.dumps(config))
+        self.log_path = self.workdir / "peer.log"
+        log = open(self.log_path, "w")  # noqa: SIM115 - kept open for the server's lifetime
+        self.proc = subprocess.Popen(
+            ["node", str(PEER_DIR / "server.mjs")],
+            cwd=PEER_DIR,
+            env={**os.environ, "PEER_CONFIG": str(config_path), "NODE_ENV": "production"},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        wait_http(self.control + "/ready", proc=self.proc, log=self.log_path)
+        self.discover()
+
+    def mint_codes(self, n, out, *, with_resource=True):
+        codes = []
+        while len(codes) < n:
+            batch = min(5000, n - len(codes))
+            response = requests.get(
+                self.control + "/codes",
+                params={"n": batch, "resource": "1" if with_resource else "0"},
+                timeout=120,
+            )
+            response.raise_for_status()
+            codes += response.json()
+        Path(out).write_text("".join(c + "\n" for c in codes))
+        return out
+
+
+class SampleApi(Server):
+    """The sample resource server (sample_api/), plus the same hello view with authentication off."""
+
+    name = "sample_api"
+
+    def __init__(self, *, workdir, issuer, port, workers, threads, fixtures):
+        self.workdir = Path(workdir)
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.workers = workers
+        self.threads = threads
+        self.env = {
+            **os.environ,
+            "DEBUG": "false",
+            "SIGNET_READ_DOT_ENV": "false",
+            "SECRET_KEY": secrets.token_urlsafe(50),
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "RESOURCE_ISSUER": issuer,
+            "RESOURCE_AUDIENCE": self.url,
+            "RESOURCE_CLIENT_ID": fixtures["rp"]["client_id"],
+            "RESOURCE_CLIENT_SECRET": fixtures["rp"]["client_secret"],
+            "DJANGO_SETTINGS_MODULE": "bench.sample_api_settings",
+        }
+
+    @staticmethod
+    def unavailable_reason():
+        """Why scenario 6 cannot run yet, or None when the sample API is there."""
+        for name in ("settings.py", "urls.py"):
+            if not (ROOT / "sample_api" / name).exists():
+                return f"sample_api/{name} does not exist yet (issue 6)"
+        return None
+
+    def start(self):
+        self.log_path = self.workdir / "sample_api.log"
+        log = open(self.log_path, "w")  # noqa: SIM115 - kept open for the server's lifetime
+        self.proc = subprocess.Popen(
+            [
+                str(VENV_BIN / "gunicorn"),
+                "django.core.wsgi:get_wsgi_application()",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                str(self.workers),
+                "--worker-class",
+                "gthread",
+                "--threads",
+                str(self.threads),
+                "--keep-alive",
+                "30",
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        wait_http(self.url + "/bench-open/hello/", proc=self.proc, log=self.log_path)
+
+    def worker_pids(self):
+        return [p for p in procstat.tree(self.pid) if p != self.pid]
+
+
+def _challenge(verifier):
+    import hashlib
+
+    digest = hashlib.sha256(verifier.encode()).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()

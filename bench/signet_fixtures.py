@@ -1,0 +1,226 @@
+"""Benchmark fixtures in Signet's database, through the Django ORM (run by bench/run.py as a subprocess).
+
+    python bench/signet_fixtures.py setup --out FILE       signing key, users, clients; JSON to FILE
+    python bench/signet_fixtures.py codes --n N --out FILE authorization codes with PKCE, one per line
+    python bench/signet_fixtures.py truncate-tokens        empty the token and code tables
+    python bench/signet_fixtures.py bulk-tokens --rows N   N access + N refresh token rows, half expired
+
+The environment is the benchmark server's (DATABASE_URL and the rest), so the rows land where the
+gunicorn workers read them. Codes are minted as DOT Grant rows (oidc.AuthorizationCode) exactly as
+the authorize endpoint saves them after a login, consent and PKCE challenge.
+"""
+
+import argparse
+import json
+import os
+import secrets
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "provider.settings")
+
+# One fixed PKCE pair for every minted code: the S256 check costs the same for any verifier.
+CODE_VERIFIER = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+CODE_CHALLENGE = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+REDIRECT_URI = "https://rp.example.com/callback"
+RESOURCE = "https://api.example.com"
+CC_CLIENT_ID = "bench-cc"
+RP_CLIENT_ID = "bench-rp"
+LOGIN_CLIENT_ID = "bench-login"
+USER_EMAIL = "bench-user-{}@example.com"
+CODE_SCOPE = "openid profile email offline_access"
+
+
+def setup(*, users, out, sample_api_audience):
+    from django.contrib.auth import get_user_model
+
+    from keys.selectors import active_signing_key
+    from provider.oidc.models import Client
+    from provider.oidc.services import client_create
+
+    key = active_signing_key()
+    password = secrets.token_urlsafe(16)
+    User = get_user_model()
+    User.objects.filter(email__startswith="bench-user-").delete()
+    emails = [USER_EMAIL.format(i) for i in range(users)]
+    first = None
+    for email in emails:
+        user = User.objects.create_user(
+            email, password, first_name="Bench", last_name="User", email_verified=True
+        )
+        first = first or user
+    Client.objects.filter(client_id__in=[CC_CLIENT_ID, RP_CLIENT_ID, LOGIN_CLIENT_ID]).delete()
+    audiences = [RESOURCE] + ([sample_api_audience] if sample_api_audience else [])
+    cc_secret = secrets.token_urlsafe(48)
+    rp_secret = secrets.token_urlsafe(48)
+    client_create(
+        name="bench client credentials",
+        client_type="confidential",
+        grant="client-credentials",
+        client_id=CC_CLIENT_ID,
+        secret=cc_secret,
+        audiences=audiences,
+    )
+    client_create(
+        name="bench relying party",
+        client_type="confidential",
+        grant="authorization-code",
+        client_id=RP_CLIENT_ID,
+        secret=rp_secret,
+        redirect_uris=[REDIRECT_URI],
+        audiences=[RESOURCE],
+        skip_consent=True,
+    )
+    # Scenario 7 goes through the consent page, as a first login to a third-party app does.
+    client_create(
+        name="bench login",
+        client_type="confidential",
+        grant="authorization-code",
+        client_id=LOGIN_CLIENT_ID,
+        secret=rp_secret,
+        redirect_uris=[REDIRECT_URI],
+        audiences=[RESOURCE],
+    )
+    data = {
+        "kid": key.kid,
+        "user_id": str(first.pk),
+        "emails": emails,
+        "password": password,
+        "cc": {"client_id": CC_CLIENT_ID, "client_secret": cc_secret},
+        "rp": {"client_id": RP_CLIENT_ID, "client_secret": rp_secret},
+        "login": {"client_id": LOGIN_CLIENT_ID, "client_secret": rp_secret},
+        "redirect_uri": REDIRECT_URI,
+        "code_verifier": CODE_VERIFIER,
+        "resource": RESOURCE,
+    }
+    Path(out).write_text(json.dumps(data))
+
+
+def codes(*, n, out, user_id):
+    from django.conf import settings
+    from django.utils import timezone
+
+    from provider.oidc.models import AuthorizationCode, Client
+
+    client = Client.objects.get(client_id=RP_CLIENT_ID)
+    now = timezone.now()
+    expires = now + timedelta(seconds=settings.SIGNET_AUTHORIZATION_CODE_LIFETIME)
+    rows = [
+        AuthorizationCode(
+            user_id=user_id,
+            application=client,
+            code=secrets.token_urlsafe(30),
+            expires=expires,
+            redirect_uri=REDIRECT_URI,
+            scope=CODE_SCOPE,
+            code_challenge=CODE_CHALLENGE,
+            code_challenge_method="S256",
+            nonce=f"n-{i}",
+            claims="",
+            auth_time=int(now.timestamp()),
+            sid=secrets.token_hex(16),
+        )
+        for i in range(n)
+    ]
+    AuthorizationCode.objects.bulk_create(rows, batch_size=1000)
+    Path(out).write_text("".join(r.code + "\n" for r in rows))
+
+
+def _token_tables():
+    from oauth2_provider.models import get_access_token_model, get_id_token_model, get_refresh_token_model
+
+    from provider.oidc.models import AuthorizationCode
+
+    return [
+        get_refresh_token_model()._meta.db_table,
+        get_access_token_model()._meta.db_table,
+        get_id_token_model()._meta.db_table,
+        AuthorizationCode._meta.db_table,
+    ]
+
+
+def truncate_tokens():
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {', '.join(_token_tables())} CASCADE")
+
+
+def bulk_tokens(*, rows):
+    """`rows` access tokens and `rows` refresh tokens, every other one expired or revoked (SQL only)."""
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from oauth2_provider.models import get_access_token_model, get_refresh_token_model
+
+    from provider.oidc.models import Client
+
+    client = Client.objects.get(client_id=RP_CLIENT_ID)
+    user = get_user_model().objects.filter(email=USER_EMAIL.format(0)).get()
+    at = get_access_token_model()._meta.db_table
+    rt = get_refresh_token_model()._meta.db_table
+    rt_columns = {f.column for f in get_refresh_token_model()._meta.concrete_fields}
+    rt_checksum = (", token_checksum", ", encode(sha256(('bench-rt-' || g)::bytea), 'hex')")
+    if "token_checksum" not in rt_columns:
+        rt_checksum = ("", "")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {at}
+                (token, token_checksum, expires, scope, created, updated, application_id, user_id)
+            SELECT '', encode(sha256(('bench-at-' || g)::bytea), 'hex'),
+                   now() + CASE WHEN g % 2 = 0 THEN interval '-1 day' ELSE interval '1 hour' END,
+                   'openid profile', now(), now(), %s, %s
+            FROM generate_series(1, %s) AS g
+            """,
+            [client.pk, user.pk, rows],
+        )
+        cursor.execute(
+            f"""
+            INSERT INTO {rt} (token{rt_checksum[0]}, created, updated, revoked, application_id, user_id)
+            SELECT 'bench-rt-' || g{rt_checksum[1]}, now(), now(),
+                   CASE WHEN g % 2 = 0 THEN now() ELSE NULL END, %s, %s
+            FROM generate_series(1, %s) AS g
+            """,
+            [client.pk, user.pk, rows],
+        )
+        # Planner statistics as a long-running database would have them.
+        cursor.execute(f"ANALYZE {at}")
+        cursor.execute(f"ANALYZE {rt}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("setup")
+    p.add_argument("--out", required=True)
+    p.add_argument("--users", type=int, default=8)
+    p.add_argument("--sample-api-audience", default="")
+    p = sub.add_parser("codes")
+    p.add_argument("--n", type=int, required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--user-id", required=True)
+    sub.add_parser("truncate-tokens")
+    p = sub.add_parser("bulk-tokens")
+    p.add_argument("--rows", type=int, required=True)
+    args = parser.parse_args(argv)
+
+    import django
+
+    django.setup()
+    if args.cmd == "setup":
+        setup(users=args.users, out=args.out, sample_api_audience=args.sample_api_audience)
+    elif args.cmd == "codes":
+        codes(n=args.n, out=args.out, user_id=args.user_id)
+    elif args.cmd == "truncate-tokens":
+        truncate_tokens()
+    elif args.cmd == "bulk-tokens":
+        bulk_tokens(rows=args.rows)
+
+
+if __name__ == "__main__":
+    main()
