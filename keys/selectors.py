@@ -23,6 +23,8 @@ State = SigningKey.State
 PUBLISHED_STATES = (State.NEXT, State.ACTIVE, State.RETIRED)
 # An unknown kid forces a reload at most this often, so made-up kids cannot hammer the database.
 FORCED_RELOAD_INTERVAL = 1.0
+# "Never checked" on the monotonic clock, whose zero is arbitrary (often the boot time).
+NEVER = float("-inf")
 
 
 class NoActiveKey(RuntimeError):
@@ -91,8 +93,8 @@ class _KeyRingCache:
 
     def clear(self):
         self.version = None
-        self.checked_at = 0.0
-        self.forced_at = float("-inf")
+        self.checked_at = NEVER
+        self.forced_at = NEVER
         self.keys = {}
 
     def fresh(self):
@@ -161,7 +163,7 @@ def keyring(*, now=None, force=False):
             if connection.in_atomic_block:
                 # Our changes commit or roll back with the caller's transaction: check the version
                 # again on the next call instead of trusting these keys for a whole reload interval.
-                _cache.checked_at = 0.0
+                _cache.checked_at = NEVER
                 return _cache.keys
         _cache.checked_at = time.monotonic()
         return _cache.keys
@@ -178,7 +180,7 @@ def invalidate():
 
     Unlike reset_cache(), keys that are still published keep their decrypted material.
     """
-    _cache.checked_at = 0.0
+    _cache.checked_at = NEVER
 
 
 def active_signing_key(*, now=None):
