@@ -1,0 +1,20 @@
+from django.urls import path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularJSONAPIView
+
+from . import rp_views, views
+
+urlpatterns = [
+    # The resource API
+    path("hello/", views.HelloView.as_view(), name="hello"),
+    path("me/", views.MeView.as_view(), name="me"),
+    path("notes/", views.NoteCreateView.as_view(), name="notes"),
+    path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),
+    path("healthz", views.healthz, name="healthz"),
+    # The sample browser login (a relying party of the same provider)
+    path("", RedirectView.as_view(pattern_name="rp-home"), name="root"),
+    path("rp/", rp_views.home, name="rp-home"),
+    path("rp/login/", rp_views.login, name="rp-login"),
+    path("rp/callback/", rp_views.callback, name="rp-callback"),
+    path("rp/logout/", rp_views.logout, name="rp-logout"),
+]
