@@ -12,6 +12,8 @@ import environ
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from provider.oidc.lifetimes import access_token_expires_in
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -238,6 +240,12 @@ SIGNET_ID_TOKEN_LIFETIME = env.int("SIGNET_ID_TOKEN_LIFETIME", default=600)
 SIGNET_AUTHORIZATION_CODE_LIFETIME = env.int("SIGNET_AUTHORIZATION_CODE_LIFETIME", default=60)
 SIGNET_REFRESH_TOKEN_IDLE_LIFETIME = env.int("SIGNET_REFRESH_TOKEN_IDLE_LIFETIME", default=60 * 60 * 24 * 30)
 SIGNET_DEFAULT_AUDIENCE = env.str("SIGNET_DEFAULT_AUDIENCE", default="")
+# Absolute end of a refresh-token family however often it is used: with offline_access, and
+# without it (then no longer than a sign-in session).
+SIGNET_REFRESH_TOKEN_MAX_LIFETIME = env.int("SIGNET_REFRESH_TOKEN_MAX_LIFETIME", default=60 * 60 * 24 * 90)
+SIGNET_REFRESH_TOKEN_ONLINE_LIFETIME = env.int("SIGNET_REFRESH_TOKEN_ONLINE_LIFETIME", default=60 * 60 * 12)
+# Rows deleted per statement by `manage.py purge_tokens` (each batch its own short transaction).
+SIGNET_PURGE_BATCH_SIZE = env.int("SIGNET_PURGE_BATCH_SIZE", default=1000)
 
 # --- Signing keys -------------------------------------------------------------------------
 SIGNET_KEY_ENCRYPTION_KEY = _required(
@@ -278,10 +286,13 @@ OAUTH2_PROVIDER = {
     "SCOPES": SIGNET_SCOPES,
     "SCOPES_BACKEND_CLASS": "provider.oidc.scopes.ClientScopes",
     "DEFAULT_SCOPES": ["openid"],
-    "ACCESS_TOKEN_EXPIRE_SECONDS": SIGNET_ACCESS_TOKEN_LIFETIME,
+    # A callable: each client's own lifetime, so expires_in, the JWT's exp and DOT's row agree.
+    "ACCESS_TOKEN_EXPIRE_SECONDS": access_token_expires_in,
     "ID_TOKEN_EXPIRE_SECONDS": SIGNET_ID_TOKEN_LIFETIME,
     "AUTHORIZATION_CODE_EXPIRE_SECONDS": SIGNET_AUTHORIZATION_CODE_LIFETIME,
-    "REFRESH_TOKEN_EXPIRE_SECONDS": SIGNET_REFRESH_TOKEN_IDLE_LIFETIME,
+    # None: DOT knows one global idle lifetime only; Signet enforces the per-client idle lifetime
+    # and the family's absolute deadline itself (provider/oidc/refresh.py) and purges with them.
+    "REFRESH_TOKEN_EXPIRE_SECONDS": None,
     "ROTATE_REFRESH_TOKEN": True,
     "REFRESH_TOKEN_REUSE_PROTECTION": True,
     "PKCE_REQUIRED": "provider.oidc.policy.pkce_required",
@@ -296,6 +307,9 @@ OAUTH2_PROVIDER = {
     "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
     "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
     "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
+    # RFC 9700 2.4: refused everywhere; provider/oidc/token_grants.py allows it only for a client an
+    # operator registered with the password grant.
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
     "REQUEST_APPROVAL_PROMPT": "force",
 }
 

@@ -11,29 +11,8 @@ from django.conf import settings
 
 from keys import jwt
 
+from . import audiences, lifetimes
 from .claims import user_claims
-
-
-def access_token_lifetime(client):
-    return getattr(client, "access_token_lifetime", None) or settings.SIGNET_ACCESS_TOKEN_LIFETIME
-
-
-def _resources(request):
-    resource = getattr(request, "resource", None)
-    if isinstance(resource, str):
-        return [resource] if resource.strip() else []
-    return list(resource or [])
-
-
-def audience_for(request):
-    """RFC 8707 resource if given, else the client's default audience, else SIGNET_DEFAULT_AUDIENCE."""
-    resources = _resources(request)
-    if resources:
-        return resources[0] if len(resources) == 1 else resources
-    client = request.client
-    if client.audience_list:
-        return client.audience_list[0]
-    return settings.SIGNET_DEFAULT_AUDIENCE or client.client_id
 
 
 def access_token_claims(request, *, now=None):
@@ -43,16 +22,20 @@ def access_token_claims(request, *, now=None):
     if getattr(request, "grant_type", None) == "client_credentials":
         user = None
     scopes = list(request.scopes or [])
+    # oauthlib sets expires_in (lifetimes.access_token_expires_in) before calling the generator;
+    # DOT stores the same figure, so the JWT's exp and the row's expiry agree.
+    lifetime = getattr(request, "expires_in", None) or lifetimes.access_token_lifetime(client)
     claims = {
         "iss": settings.OIDC_ISSUER,
         "sub": str(user.pk) if user is not None else client.client_id,
-        "aud": audience_for(request),
+        "aud": audiences.token_audience(audiences.as_list(getattr(request, "resource", None)), client),
         "client_id": client.client_id,
-        "scope": " ".join(scopes),
         "iat": now,
-        "exp": now + access_token_lifetime(client),
+        "exp": now + int(lifetime),
         "jti": uuid.uuid4().hex,
     }
+    if scopes:
+        claims["scope"] = " ".join(scopes)
     if user is not None:
         auth_time = getattr(request, "auth_time", None)
         if auth_time:

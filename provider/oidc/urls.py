@@ -5,7 +5,7 @@ from oauth2_provider import views as dot_views
 
 from keys.views import jwks
 
-from . import views
+from . import endpoints, views
 
 app_name = "oauth2_provider"
 
@@ -13,10 +13,10 @@ urlpatterns = [
     path(".well-known/openid-configuration", views.discovery, name="oidc-connect-discovery-info"),
     path(".well-known/oauth-authorization-server", views.discovery, name="oauth-server-metadata"),
     path("authorize", views.AuthorizeView.as_view(), name="authorize"),
-    path("token", dot_views.TokenView.as_view(), name="token"),
+    path("token", endpoints.TokenView.as_view(), name="token"),
     path("userinfo", dot_views.UserInfoView.as_view(), name="user-info"),
     path("jwks", jwks, name="jwks-info"),
-    path("revoke", dot_views.RevokeTokenView.as_view(), name="revoke-token"),
-    path("introspect", dot_views.IntrospectTokenView.as_view(), name="introspect"),
+    path("revoke", endpoints.RevokeView.as_view(), name="revoke-token"),
+    path("introspect", endpoints.IntrospectView.as_view(), name="introspect"),
     path("logout", dot_views.RPInitiatedLogoutView.as_view(), name="rp-initiated-logout"),
 ]

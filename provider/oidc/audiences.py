@@ -1,0 +1,45 @@
+"""Audiences of access tokens (RFC 8707 resource indicators, RFC 9068 aud). Imports no DOT."""
+
+from urllib.parse import parse_qs, urlsplit
+
+from django.conf import settings
+
+
+def allowed_audiences(client):
+    """The resources a client may ask tokens for: its own list, else SIGNET_DEFAULT_AUDIENCE."""
+    if client.audience_list:
+        return client.audience_list
+    return [settings.SIGNET_DEFAULT_AUDIENCE] if settings.SIGNET_DEFAULT_AUDIENCE else []
+
+
+def default_audience(client):
+    """aud when the request names no resource: the client's first audience, else the default, else itself."""
+    allowed = allowed_audiences(client)
+    return allowed[0] if allowed else client.client_id
+
+
+def as_list(resource):
+    """A `resource` value as oauthlib or DOT hold it (None, a string or a list) as a list."""
+    if resource is None:
+        return []
+    if isinstance(resource, str):
+        return [resource] if resource.strip() else []
+    return [r for r in resource if isinstance(r, str) and r.strip()] if isinstance(resource, list) else []
+
+
+def query_resources(uri):
+    """Every `resource` in a URI's query (RFC 8707 repeats the parameter; oauthlib keeps only one)."""
+    return parse_qs(urlsplit(uri or "").query).get("resource", [])
+
+
+def first_disallowed(resources, client):
+    """The first requested resource the client may not have tokens for, or None."""
+    allowed = set(allowed_audiences(client))
+    return next((r for r in resources if r not in allowed), None)
+
+
+def token_audience(resources, client):
+    """RFC 9068 aud: the requested resources (one → a string), else the client's default audience."""
+    if not resources:
+        return default_audience(client)
+    return resources[0] if len(resources) == 1 else list(resources)

@@ -1,0 +1,86 @@
+"""RFC 9068 JWT access tokens: header, claims, lifetimes, identity claims, opaque refresh tokens."""
+
+import hashlib
+import time
+
+import pytest
+from oauth2_provider.models import get_access_token_model, get_refresh_token_model
+
+from tests.tokens.conftest import API, decode, exchange, jwks_key, mint_code, refresh
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_access_token_header_and_claims(issuer, signed_in, user):
+    client, _secret, body = signed_in
+    import jwt
+
+    header = jwt.get_unverified_header(body["access_token"])
+    assert header["typ"] == "at+jwt" and header["alg"] == "RS256" and header["kid"]
+    assert jwks_key(issuer, body["access_token"]) is not None
+    claims = decode(issuer, body["access_token"], audience=API)
+    assert claims["iss"] == issuer
+    assert claims["sub"] == str(user.pk)
+    assert claims["aud"] == API
+    assert claims["client_id"] == client.client_id
+    assert claims["scope"] == "openid profile email offline_access"
+    assert claims["exp"] - claims["iat"] == 600 == body["expires_in"]
+    assert len(claims["jti"]) >= 16
+    assert abs(claims["auth_time"] - (int(time.time()) - 5)) <= 5
+    # No identity claims unless the client is configured for them.
+    assert not {"email", "given_name", "family_name"} & set(claims)
+
+
+def test_dot_records_only_a_checksum_and_refresh_tokens_stay_opaque(issuer, signed_in):
+    _client, _secret, body = signed_in
+    checksum = hashlib.sha256(body["access_token"].encode()).hexdigest()
+    row = get_access_token_model().objects.get(token_checksum=checksum)
+    assert row.token == ""  # RFC 9700 storage: the JWT itself is not kept
+    assert body["refresh_token"].count(".") == 0 and len(body["refresh_token"]) >= 30
+    rt = get_refresh_token_model().objects.get(access_token=row)
+    assert rt.token == ""
+
+
+def test_per_client_access_lifetime_agrees_in_response_jwt_and_database(issuer, rp_client, user):
+    client, secret = rp_client
+    client.access_token_lifetime = 120
+    client.save()
+    code, verifier = mint_code(client, user)
+    before = time.time()
+    body = exchange(issuer, client, secret, code, verifier).json()
+    claims = decode(issuer, body["access_token"], audience=API)
+    assert body["expires_in"] == 120
+    assert claims["exp"] - claims["iat"] == 120
+    checksum = hashlib.sha256(body["access_token"].encode()).hexdigest()
+    row = get_access_token_model().objects.get(token_checksum=checksum)
+    assert abs(row.expires.timestamp() - claims["exp"]) <= 2
+    assert row.expires.timestamp() < before + 130
+    # A refreshed token gets the client's lifetime too.
+    again = refresh(issuer, client, secret, body["refresh_token"]).json()
+    claims = decode(issuer, again["access_token"], audience=API)
+    assert again["expires_in"] == 120 == claims["exp"] - claims["iat"]
+
+
+def test_identity_claims_only_when_configured_and_scope_granted(issuer, rp_client, user):
+    client, secret = rp_client
+    client.identity_claims_in_access_token = True
+    client.save()
+    code, verifier = mint_code(client, user, scope="openid profile email")
+    claims = decode(
+        issuer, exchange(issuer, client, secret, code, verifier).json()["access_token"], audience=API
+    )
+    assert claims["email"] == "alice@example.com"
+    assert claims["given_name"] == "Alice" and claims["family_name"] == "Liddell"
+
+    code, verifier = mint_code(client, user, scope="openid email")
+    claims = decode(
+        issuer, exchange(issuer, client, secret, code, verifier).json()["access_token"], audience=API
+    )
+    assert claims["email"] == "alice@example.com"
+    assert "given_name" not in claims and "family_name" not in claims
+
+    code, verifier = mint_code(client, user, scope="openid")
+    claims = decode(
+        issuer, exchange(issuer, client, secret, code, verifier).json()["access_token"], audience=API
+    )
+    assert not {"email", "given_name", "family_name"} & set(claims)
