@@ -1,0 +1,291 @@
+"""Clients, tokens, authorization codes and remembered consents in the admin.
+
+DOT registers its own admin classes when it loads; Signet replaces them here so every change an
+operator makes is audited, a client secret is shown exactly once, and nothing shows a usable token.
+"""
+
+from django import forms
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import URLValidator
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.translation import ngettext
+from oauth2_provider import admin as dot_admin
+from oauth2_provider.models import get_access_token_model, get_grant_model, get_refresh_token_model
+
+from provider.audit import audit
+
+from .consent import consent_revoke
+from .models import Client, Consent
+from .services import client_regenerate_secret, generate_secret
+
+
+def _replace(model, admin_class):
+    if admin.site.is_registered(model):
+        admin.site.unregister(model)
+    admin.site.register(model, admin_class)
+
+
+def _space_separated(value):
+    return " ".join(value.split())
+
+
+class ClientForm(forms.ModelForm):
+    """Every editable client setting; the secret is never a field (it is generated and shown once)."""
+
+    class Meta:
+        model = Client
+        # An allow-list: a field added to Client later (a secret, say) appears only when listed here.
+        fields = (
+            "name",
+            "client_type",
+            "authorization_grant_type",
+            "redirect_uris",
+            "post_logout_redirect_uris",
+            "allowed_scopes",
+            "audiences",
+            "skip_authorization",
+            "is_active",
+            "access_token_lifetime",
+            "id_token_lifetime",
+            "refresh_token_lifetime",
+            "identity_claims_in_access_token",
+        )
+        widgets = {
+            "redirect_uris": forms.Textarea(attrs={"rows": 3}),
+            "post_logout_redirect_uris": forms.Textarea(attrs={"rows": 2}),
+            "allowed_scopes": forms.TextInput(attrs={"size": 60}),
+            "audiences": forms.Textarea(attrs={"rows": 2}),
+        }
+
+    def clean_allowed_scopes(self):
+        scopes = self.cleaned_data["allowed_scopes"].split()
+        unknown = sorted(set(scopes) - set(settings.SIGNET_SCOPES))
+        if unknown:
+            raise ValidationError(
+                f"Unknown scope(s): {', '.join(unknown)}. Known: {', '.join(settings.SIGNET_SCOPES)}."
+            )
+        return " ".join(scopes)
+
+    def clean_audiences(self):
+        audiences = self.cleaned_data["audiences"].split()
+        validate = URLValidator(schemes=["https", "http"])
+        for audience in audiences:
+            try:
+                validate(audience)
+            except ValidationError as e:
+                raise ValidationError(f"{audience} is not an absolute URL.") from e
+        return " ".join(audiences)
+
+    def clean_redirect_uris(self):
+        return _space_separated(self.cleaned_data["redirect_uris"])
+
+    def clean_post_logout_redirect_uris(self):
+        return _space_separated(self.cleaned_data["post_logout_redirect_uris"])
+
+
+class ClientAdmin(admin.ModelAdmin):
+    form = ClientForm
+    list_display = ("name", "client_id", "client_type", "authorization_grant_type", "is_active", "updated")
+    list_filter = ("is_active", "client_type", "authorization_grant_type", "skip_authorization")
+    search_fields = ("name", "client_id", "redirect_uris", "audiences")
+    ordering = ("name",)
+    actions = ("disable_clients", "enable_clients")
+    radio_fields = {"client_type": admin.HORIZONTAL, "authorization_grant_type": admin.VERTICAL}
+
+    def get_readonly_fields(self, request, obj=None):
+        # The client id is what relying parties are configured with: fixed once the client exists.
+        return ("client_id", "created", "updated") if obj is not None else ()
+
+    def save_model(self, request, obj, form, change):
+        if not change and obj.client_type == Client.CLIENT_CONFIDENTIAL:
+            request.signet_new_secret = generate_secret()
+            obj.client_secret = request.signet_new_secret
+            obj.hash_client_secret = True
+        elif not change:
+            obj.client_secret, obj.hash_client_secret = "", False
+        super().save_model(request, obj, form, change)
+        if change:
+            audit("client.updated", actor=request.user, client_id=obj.client_id, fields=form.changed_data)
+        else:
+            audit("client.created", actor=request.user, client_id=obj.client_id, name=obj.name)
+
+    def delete_model(self, request, obj):
+        audit("client.deleted", actor=request.user, client_id=obj.client_id, name=obj.name)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for client in queryset:
+            audit("client.deleted", actor=request.user, client_id=client.client_id, name=client.name)
+        super().delete_queryset(request, queryset)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        secret = getattr(request, "signet_new_secret", None)
+        if secret is None:
+            return super().response_add(request, obj, post_url_continue)
+        return self._secret_page(request, obj, secret, created=True)
+
+    @admin.action(description="Disable selected clients (no more sign-ins or tokens)")
+    def disable_clients(self, request, queryset):
+        self._set_active(request, queryset, False)
+
+    @admin.action(description="Enable selected clients")
+    def enable_clients(self, request, queryset):
+        self._set_active(request, queryset, True)
+
+    def _set_active(self, request, queryset, active):
+        changed = 0
+        for client in queryset.filter(is_active=not active):
+            client.is_active = active
+            client.save(update_fields=["is_active", "updated"])
+            audit(
+                "client.enabled" if active else "client.disabled",
+                actor=request.user,
+                client_id=client.client_id,
+            )
+            changed += 1
+        verb = "Enabled" if active else "Disabled"
+        self.message_user(request, ngettext(f"{verb} %d client.", f"{verb} %d clients.", changed) % changed)
+
+    # --- "Regenerate secret": a POST-only view behind the change permission ----------------------
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.regenerate_secret_view)
+        return [
+            path("<path:object_id>/regenerate-secret/", view, name="oidc_client_regenerate_secret"),
+            *super().get_urls(),
+        ]
+
+    def regenerate_secret_view(self, request, object_id):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        client = get_object_or_404(Client, pk=object_id)
+        if not self.has_change_permission(request, client):
+            raise PermissionDenied
+        if client.client_type != Client.CLIENT_CONFIDENTIAL:
+            self.message_user(request, "Public clients have no secret.", messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:oidc_client_change", args=[client.pk]))
+        secret = client_regenerate_secret(client=client)
+        audit("client.secret_regenerated", actor=request.user, client_id=client.client_id)
+        return self._secret_page(request, client, secret, created=False)
+
+    def _secret_page(self, request, client, secret, *, created):
+        """The only place a secret is ever shown: rendered once, never stored in clear or cached."""
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "client": client,
+            "secret": secret,
+            "created": created,
+            "title": "Client secret",
+        }
+        response = TemplateResponse(request, "admin/oidc/client/secret.html", context)
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class AccessTokenAdmin(dot_admin.AccessTokenAdmin):
+    list_display = ("pk", "masked_token", "user", "application", "scope", "created", "expires")
+    list_filter = ("application", "expires")
+    date_hierarchy = "created"
+
+    @admin.action(description="Revoke selected access tokens (and their refresh tokens)")
+    def revoke_tokens(self, request, queryset):
+        rows = list(queryset.select_related("application"))
+        super().revoke_tokens(request, queryset)
+        for token in rows:
+            client_id = token.application.client_id if token.application else None
+            audit("token.revoked", actor=request.user, client_id=client_id, access_token_id=token.pk)
+
+
+class RevokedFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return (("active", "active"), ("revoked", "revoked"))
+
+    def queryset(self, request, queryset):
+        if self.value() == "active":
+            return queryset.filter(revoked__isnull=True)
+        if self.value() == "revoked":
+            return queryset.filter(revoked__isnull=False)
+        return queryset
+
+
+class RefreshTokenAdmin(dot_admin.RefreshTokenAdmin):
+    list_display = ("pk", "masked_token", "user", "application", "created", "revoked")
+    list_filter = (RevokedFilter, "application")
+    date_hierarchy = "created"
+
+    @admin.action(description="Revoke selected refresh tokens (and their access tokens)")
+    def revoke_tokens(self, request, queryset):
+        rows = list(queryset.filter(revoked__isnull=True).select_related("application"))
+        super().revoke_tokens(request, queryset)
+        for token in rows:
+            client_id = token.application.client_id if token.application else None
+            audit("token.revoked", actor=request.user, client_id=client_id, refresh_token_id=token.pk)
+
+
+class AuthorizationCodeAdmin(dot_admin.GrantAdmin):
+    list_display = ("pk", "masked_code", "application", "user", "scope", "created", "expires")
+    list_filter = ("application", "expires")
+    actions = ("revoke_codes",)
+
+    @admin.action(description="Revoke selected authorization codes")
+    def revoke_codes(self, request, queryset):
+        rows = list(queryset.select_related("application"))
+        for code in rows:
+            code.delete()  # an authorization code is revoked by forgetting it (DOT's Grant has no state)
+            audit("authorization_code.revoked", actor=request.user, client_id=code.application.client_id)
+        self.message_user(
+            request,
+            ngettext("Revoked %d authorization code.", "Revoked %d authorization codes.", len(rows))
+            % len(rows),
+        )
+
+
+class ConsentAdmin(admin.ModelAdmin):
+    list_display = ("user", "client", "scopes", "created_at", "updated_at")
+    list_filter = ("client",)
+    search_fields = ("user__email", "client__client_id", "client__name", "scopes")
+    list_select_related = ("user", "client")
+    readonly_fields = ("user", "client", "scopes", "created_at", "updated_at")
+    actions = ("revoke_consents",)
+
+    def has_add_permission(self, request):
+        return False  # only the user grants consent, on the consent page
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # revoke instead: it also revokes the client's tokens for that user
+
+    def get_actions(self, request):
+        # Django offers actions only to users who may change or delete; revoking needs this permission.
+        actions = super().get_actions(request)
+        if not request.user.has_perm("oidc.delete_consent"):
+            actions.pop("revoke_consents", None)
+        return actions
+
+    @admin.action(description="Revoke selected consents (and that client's tokens for the user)")
+    def revoke_consents(self, request, queryset):
+        if not request.user.has_perm("oidc.delete_consent"):
+            raise PermissionDenied
+        rows = list(queryset.select_related("user", "client"))
+        for consent in rows:
+            consent_revoke(user=consent.user, client=consent.client)
+        self.message_user(
+            request, ngettext("Revoked %d consent.", "Revoked %d consents.", len(rows)) % len(rows)
+        )
+
+
+_replace(Client, ClientAdmin)
+_replace(get_access_token_model(), AccessTokenAdmin)
+_replace(get_refresh_token_model(), RefreshTokenAdmin)
+_replace(get_grant_model(), AuthorizationCodeAdmin)
+admin.site.register(Consent, ConsentAdmin)
