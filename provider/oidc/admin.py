@@ -19,7 +19,6 @@ from oauth2_provider.models import get_access_token_model, get_grant_model, get_
 
 from provider.audit import audit
 
-from .consent import consent_revoke
 from .models import Client, Consent
 from .services import client_regenerate_secret, generate_secret
 
@@ -276,6 +275,8 @@ class ConsentAdmin(admin.ModelAdmin):
     def revoke_consents(self, request, queryset):
         if not request.user.has_perm("oidc.delete_consent"):
             raise PermissionDenied
+        from .consent import consent_revoke  # the same service as the user's own consents page
+
         rows = list(queryset.select_related("user", "client"))
         for consent in rows:
             consent_revoke(user=consent.user, client=consent.client)
