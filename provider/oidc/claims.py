@@ -30,15 +30,32 @@ def requested_claim_names(claims_request, target):
     return set(section) if isinstance(section, dict) else set()
 
 
-def claims_for(user, scopes, *, claims_request=None, target="userinfo"):
+def scopes_of_requested_claims(claims_request):
+    """The scopes behind the claims a `claims` request names (for consent: the user approves them)."""
+    names = requested_claim_names(claims_request, "userinfo") | requested_claim_names(
+        claims_request, "id_token"
+    )
+    return {CLAIM_SCOPE[name] for name in names if name in CLAIM_SCOPE}
+
+
+def section(claims_request, target):
+    """Only the part of a claims request meant for one target, or None when it names nothing."""
+    names = requested_claim_names(claims_request, target)
+    return {target: claims_request[target]} if names else None
+
+
+def claims_for(user, scopes, *, claims_request=None, target="userinfo", allowed_scopes=()):
     """The claims released for these granted scopes, plus those named in the claims request.
 
-    A claims request can ask for individual claims even when their scope was not granted
-    (OIDC Core 5.5); claims Signet does not hold are left out, never invented.
+    A claims request can ask for single claims whose scope was not requested (OIDC Core 5.5,
+    essential or not); they are released when the client is allowed that scope, because the
+    consent page showed that scope to the user. Claims Signet does not hold are left out.
     """
     available = user_claims(user)
     names = {"sub"}
     for scope in scopes:
         names.update(SCOPE_CLAIMS.get(scope, ()))
-    names |= requested_claim_names(claims_request, target) & set(available)
+    for name in requested_claim_names(claims_request, target):
+        if CLAIM_SCOPE.get(name) in allowed_scopes:
+            names.add(name)
     return {name: available[name] for name in names if available.get(name) is not None}

@@ -1,6 +1,9 @@
 """Remembered consent: per user, client and scopes (services and selectors in one small module)."""
 
 from django.db import transaction
+from oauth2_provider.models import get_access_token_model, get_refresh_token_model
+
+from provider.audit import audit
 
 from .models import Consent
 
@@ -11,13 +14,41 @@ def consent_covers(*, user, client, scopes):
     return consent is not None and consent.covers(scopes)
 
 
+def consents_of(*, user):
+    """The user's remembered consents, newest first, with their clients."""
+    return Consent.objects.filter(user=user).select_related("client").order_by("-updated_at")
+
+
 @transaction.atomic
 def consent_record(*, user, client, scopes):
     """Remember an approval, widening (never narrowing) what was approved before."""
     consent, created = Consent.objects.select_for_update().get_or_create(
         user=user, client=client, defaults={"scopes": " ".join(sorted(set(scopes)))}
     )
-    if not created and not consent.covers(scopes):
+    widened = not created and not consent.covers(scopes)
+    if widened:
         consent.scopes = " ".join(sorted(set(consent.scopes.split()) | set(scopes)))
         consent.save(update_fields=["scopes", "updated_at"])
+    if created or widened:
+        audit("consent.granted", actor=user.pk, client_id=client.client_id, scopes=consent.scopes)
     return consent
+
+
+@transaction.atomic
+def consent_revoke(*, user, client):
+    """Forget the user's consent for a client and revoke that client's refresh tokens for the user.
+
+    Its access tokens are revoked too (introspection and userinfo stop accepting them at once;
+    resource servers that verify the JWT offline accept it until it expires, minutes later).
+    """
+    deleted, _ = Consent.objects.filter(user=user, client=client).delete()
+    revoked = 0
+    for token in get_refresh_token_model().objects.filter(
+        user=user, application=client, revoked__isnull=True
+    ):
+        token.revoke()  # also revokes the access token issued with it
+        revoked += 1
+    for token in get_access_token_model().objects.filter(user=user, application=client):
+        token.revoke()
+    audit("consent.revoked", actor=user.pk, client_id=client.client_id, refresh_tokens_revoked=revoked)
+    return bool(deleted)

@@ -14,9 +14,11 @@ urlpatterns = [
     path(".well-known/oauth-authorization-server", views.discovery, name="oauth-server-metadata"),
     path("authorize", views.AuthorizeView.as_view(), name="authorize"),
     path("token", endpoints.TokenView.as_view(), name="token"),
-    path("userinfo", dot_views.UserInfoView.as_view(), name="user-info"),
+    path("userinfo", views.UserInfoView.as_view(), name="user-info"),
     path("jwks", jwks, name="jwks-info"),
     path("revoke", endpoints.RevokeView.as_view(), name="revoke-token"),
     path("introspect", endpoints.IntrospectView.as_view(), name="introspect"),
     path("logout", dot_views.RPInitiatedLogoutView.as_view(), name="rp-initiated-logout"),
+    # Under accounts/ with the user's other pages; listed before the accounts app's own URLs.
+    path("accounts/consents/", views.ConsentListView.as_view(), name="consents"),
 ]

@@ -20,13 +20,14 @@ from keys.selectors import key_by_kid, pinned_active_key
 from . import claims as claim_rules
 from .authorization import AuthorizationRules
 from .token_grants import TokenGrantRules
+from .userinfo import UserinfoRules
 
 
 def issuer():
     return settings.OIDC_ISSUER
 
 
-class SignetValidator(AuthorizationRules, TokenGrantRules, OAuth2Validator):
+class SignetValidator(AuthorizationRules, UserinfoRules, TokenGrantRules, OAuth2Validator):
     # --- issuer and keys -------------------------------------------------------------------
     def get_oidc_issuer_endpoint(self, request):
         return issuer()
@@ -64,17 +65,22 @@ class SignetValidator(AuthorizationRules, TokenGrantRules, OAuth2Validator):
         grant = self._create_authorization_code(request, code)
         auth_time = getattr(request, "auth_time", None)
         sid = getattr(request, "sid", None) or ""
-        if auth_time or sid:
+        acr = self.authorization_acr(request)
+        if auth_time or sid or acr:
             grant.auth_time = auth_time
             grant.sid = sid
-            grant.save(update_fields=["auth_time", "sid"])
+            grant.acr = acr
+            grant.save(update_fields=["auth_time", "sid", "acr"])
 
     def validate_code(self, client_id, code, client, request, *args, **kwargs):
         valid = super().validate_code(client_id, code, client, request, *args, **kwargs)
         if valid:
-            session = get_grant_model().objects.filter(code=code).values("auth_time", "sid").first() or {}
+            session = (
+                get_grant_model().objects.filter(code=code).values("auth_time", "sid", "acr").first() or {}
+            )
             request.auth_time = session.get("auth_time")
             request.sid = session.get("sid") or None
+            request.acr = session.get("acr") or None
         return valid
 
     # --- ID token and userinfo claims --------------------------------------------------------
@@ -92,7 +98,11 @@ class SignetValidator(AuthorizationRules, TokenGrantRules, OAuth2Validator):
         target = "userinfo" if token_handler is None else "id_token"
         # Scope claims go into the ID token too (OIDC Core 5.4 allows it; relying parties expect it).
         return claim_rules.claims_for(
-            request.user, request.scopes, claims_request=claims_request, target=target
+            request.user,
+            request.scopes,
+            claims_request=claims_request,
+            target=target,
+            allowed_scopes=request.client.scope_list,
         )
 
     def get_discovery_claims(self, request):
@@ -110,4 +120,7 @@ class SignetValidator(AuthorizationRules, TokenGrantRules, OAuth2Validator):
         if sid:
             claims["sid"] = sid
         claims["amr"] = ["pwd"]
+        acr = getattr(request, "acr", None)
+        if acr:  # OIDC Core 2: only when acr_values or the claims parameter asked for it
+            claims["acr"] = acr
         return claims, expires

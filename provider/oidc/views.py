@@ -1,19 +1,49 @@
-"""Discovery, authorization (consent) and the DOT views Signet mounts. Thin: rules live elsewhere."""
+"""Discovery, authorization (consent), userinfo and the consents account page. Thin: rules live elsewhere."""
+
+import json
+from urllib.parse import parse_qsl, urlencode
 
 from django.conf import settings
-from django.http import JsonResponse
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, resolve_url
 from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_safe
+from django.views.generic import TemplateView
 from oauth2_provider import views as dot_views
-from oauth2_provider.exceptions import OAuthToolkitError
+from oauth2_provider.exceptions import FatalClientError, OAuthToolkitError
 from oauth2_provider.models import get_application_model
+from oauth2_provider.oauth2_backends import OAuthLibCore
+from oauthlib.common import add_params_to_uri
+from oauthlib.oauth2.rfc6749 import errors
 
 from accounts.sessions import session_auth_time, session_sid
 
 from . import claims
-from .consent import consent_covers, consent_record
+from .authorization import (
+    ACR_VALUES_SUPPORTED,
+    BROWSER_SESSION,
+    browser_session,
+    consent_scopes,
+    parse_max_age,
+    prompt_values,
+    reauthentication_required,
+)
+from .consent import consent_covers, consent_record, consent_revoke, consents_of
+
+# The consent form carries this field; any other POST to /authorize is an authorization request.
+CONSENT_FORM_FIELD = "signet_consent"
+
+# oauthlib raises these without a description; the relying party's developer deserves one.
+ERROR_DESCRIPTIONS = {
+    "login_required": "The user must sign in (no session, or it does not satisfy this request).",
+    "consent_required": "The user has not yet allowed this client these scopes.",
+    "access_denied": "The user denied the request.",
+}
 
 
 def _url(name):
@@ -33,7 +63,7 @@ def provider_metadata():
         "introspection_endpoint": _url("oauth2_provider:introspect"),
         "scopes_supported": list(settings.SIGNET_SCOPES),
         "response_types_supported": ["code"],
-        "response_modes_supported": ["query"],
+        "response_modes_supported": ["query", "fragment"],
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
@@ -41,6 +71,9 @@ def provider_metadata():
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "code_challenge_methods_supported": ["S256"],
+        "prompt_values_supported": ["none", "login", "consent", "select_account"],
+        "acr_values_supported": list(ACR_VALUES_SUPPORTED),
+        "claim_types_supported": ["normal"],
         "claims_supported": [
             "iss",
             "aud",
@@ -48,7 +81,10 @@ def provider_metadata():
             "iat",
             "auth_time",
             "nonce",
+            "acr",
             "amr",
+            "azp",
+            "at_hash",
             "sid",
             *claims.SUPPORTED_CLAIMS,
         ],
@@ -69,40 +105,141 @@ def discovery(request):
     return response
 
 
+def redirect_post_as_get(request):
+    """303 a form-encoded POST to the same URL with its parameters in the query (repeats kept).
+
+    OIDC Core 3.1.2.1 and RP-Initiated Logout 2 require POST support. Answering it as the GET it
+    is equivalent to keeps one code path, and the login page's `next` (a URL) can carry it. It also
+    brings the session cookie back: a cross-site POST does not send a SameSite=Lax cookie, the
+    top-level GET it is redirected to does.
+    """
+    params = list(request.GET.lists()) + list(request.POST.lists())
+    query = urlencode([(k, v) for k, values in params for v in values])
+    response = HttpResponseRedirect(f"{request.path}?{query}" if query else request.path)
+    response.status_code = 303
+    return response
+
+
+class BrowserSessionOAuthLibCore(OAuthLibCore):
+    """DOT's oauthlib adapter, handing the browser session to the validator (see authorization.py)."""
+
+    def extract_headers(self, request):
+        headers = super().extract_headers(request)
+        headers[BROWSER_SESSION] = browser_session(request)
+        return headers
+
+
 @method_decorator(never_cache, name="dispatch")
+@method_decorator(csrf_exempt, name="dispatch")  # CSRF is enforced in dispatch, for the consent form
 class AuthorizeView(dot_views.AuthorizationView):
-    """DOT's authorization endpoint with remembered consent and session-bound auth_time."""
+    """DOT's authorization endpoint with prompt, max_age, remembered consent and session auth_time."""
 
     template_name = "oidc/consent.html"
+    oauthlib_backend_class = BrowserSessionOAuthLibCore
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.method == "POST" and CONSENT_FORM_FIELD not in request.POST:
+            return redirect_post_as_get(request)
+        if request.method == "POST":
+            return csrf_protect(super().dispatch)(request, *args, **kwargs)
+        return super().dispatch(request, *args, **kwargs)
+
+    # --- before DOT: validation first, then login when the session cannot stand -----------------
+    def handle_no_permission(self):
+        """No session: show the login page only for a valid request (prompt=none fails validation)."""
+        try:
+            _scopes, credentials = self.validate_authorization_request(self.request)
+        except OAuthToolkitError as error:
+            return self.error_response(error, application=None)
+        return self._log_in_then_continue(credentials)
 
     def get(self, request, *args, **kwargs):
-        skip = self._remembered_consent(request)
-        if skip is not None:
-            return skip
+        try:
+            _scopes, credentials = self.validate_authorization_request(request)
+        except OAuthToolkitError as error:
+            return self.error_response(error, application=None)
+        if reauthentication_required(
+            prompt=request.GET.get("prompt"),
+            max_age=parse_max_age(request.GET.get("max_age")),
+            auth_time=session_auth_time(request),
+        ):
+            return self._log_in_then_continue(credentials)
         return super().get(request, *args, **kwargs)
 
-    def _remembered_consent(self, request):
-        """Approve without the page when the user already consented to these scopes."""
-        if "consent" in request.GET.get("prompt", "").split():
-            return None
-        try:
-            scopes, credentials = self.validate_authorization_request(request)
-        except OAuthToolkitError:
-            return None  # DOT renders the error
-        client = self._client(credentials["client_id"])
-        if client is None or client.skip_authorization:
-            return None
-        if not consent_covers(user=request.user, client=client, scopes=scopes):
-            return None
-        uri, _headers, _body, _status = self.create_authorization_response(
-            request=request, scopes=" ".join(scopes), credentials=credentials, allow=True
+    def handle_prompt_login(self):
+        # DOT calls this for prompt=login; get() above has already handled it, this is a safety net.
+        return self._log_in_then_continue(None)
+
+    def _log_in_then_continue(self, credentials):
+        """Redirect to the login page; `next` is this request without what a fresh login satisfies.
+
+        prompt=login / select_account and max_age are consumed by logging in now, so they are
+        dropped from `next` (otherwise max_age=0 or prompt=login would send the user back forever).
+        """
+        if "none" in prompt_values(self.request.GET.get("prompt")) and credentials is not None:
+            # OIDC Core 3.1.2.1: never show UI under prompt=none (oauthlib checks only openid requests).
+            return self._error(errors.LoginRequired, credentials)
+        query = []
+        for key, value in parse_qsl(self.request.META.get("QUERY_STRING", ""), keep_blank_values=True):
+            if key == "max_age":
+                continue
+            if key == "prompt":
+                value = " ".join(p for p in value.split() if p not in ("login", "select_account"))
+                if not value:
+                    continue
+            query.append((key, value))
+        next_url = self.request.path + ("?" + urlencode(query) if query else "")
+        return redirect_to_login(next_url, resolve_url(self.get_login_url()), self.get_redirect_field_name())
+
+    # --- the consent step DOT is about to render ----------------------------------------------
+    def render_to_response(self, context, **response_kwargs):
+        if self.request.method == "GET" and "form" in context and "error" not in context:
+            answered = self._answer_without_page(context)
+            if answered is not None:
+                return answered
+        return super().render_to_response(context, **response_kwargs)
+
+    def _answer_without_page(self, context):
+        """Approve from remembered consent, or refuse under prompt=none; None shows the page."""
+        client = context["application"]
+        initial = context["form"].initial
+        prompt = prompt_values(self.request.GET.get("prompt"))
+        wanted = consent_scopes(context["scopes"], _json_or_none(initial.get("claims")), client)
+        remembered = consent_covers(user=self.request.user, client=client, scopes=wanted)
+        if remembered and "consent" not in prompt:
+            # Replay the user's earlier "Allow" through DOT's own form path (keeps state, PKCE, resource).
+            form = self.get_form_class()(data={**initial, "allow": True})
+            if form.is_valid():
+                self._remembered = True
+                return self.form_valid(form)
+        if "none" in prompt:
+            return self._error(errors.ConsentRequired, initial)
+        return None
+
+    def _error(self, error_class, credentials):
+        error = error_class(state=credentials.get("state"))
+        error.client_id = credentials.get("client_id")
+        if self.request.GET.get("response_mode") == "fragment":
+            error.response_mode = "fragment"
+        return self.error_response(
+            OAuthToolkitError(error=error, redirect_uri=credentials.get("redirect_uri")), application=None
         )
-        return self.redirect(uri, client)
 
-    @staticmethod
-    def _client(client_id):
-        return get_application_model().objects.filter(client_id=client_id).first()
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        if "application" in context and "scopes" in context:
+            wanted = consent_scopes(
+                context["scopes"], _json_or_none(context.get("claims")), context["application"]
+            )
+            context["scope_descriptions"] = [
+                description
+                for scope, description in settings.SIGNET_SCOPES.items()
+                if scope in wanted and scope != "openid"
+            ]
+        context["consent_form_field"] = CONSENT_FORM_FIELD
+        return context
 
+    # --- after the user (or their remembered consent) answered ----------------------------------
     def create_authorization_response(self, request, scopes, credentials, allow):
         # OIDC Core 2: auth_time is when *this browser session* authenticated; sid names it.
         credentials = dict(credentials, auth_time=session_auth_time(request), sid=session_sid(request))
@@ -110,14 +247,115 @@ class AuthorizeView(dot_views.AuthorizationView):
 
     def form_valid(self, form):
         response = super().form_valid(form)
-        if form.cleaned_data.get("allow") and "code=" in response.get("Location", ""):
-            client = self._client(form.cleaned_data["client_id"])
-            consent_record(user=self.request.user, client=client, scopes=form.cleaned_data["scope"].split())
+        approved = form.cleaned_data.get("allow") and "code=" in response.get("Location", "")
+        if approved and not getattr(self, "_remembered", False):
+            client = get_application_model().objects.get(client_id=form.cleaned_data["client_id"])
+            wanted = consent_scopes(
+                form.cleaned_data["scope"].split(), _json_or_none(form.cleaned_data.get("claims")), client
+            )
+            consent_record(user=self.request.user, client=client, scopes=wanted)
         return response
+
+    def error_response(self, error, application, **kwargs):
+        """Fatal errors (client, redirect_uri) get a page; others redirect with state and iss (RFC 9207)."""
+        oauthlib_error = error.oauthlib_error
+        if isinstance(error, FatalClientError) or not oauthlib_error.redirect_uri:
+            return self.render_to_response({"error": oauthlib_error}, status=oauthlib_error.status_code)
+        if application is None:
+            application = get_application_model().objects.filter(client_id=oauthlib_error.client_id).first()
+        if not oauthlib_error.description:
+            oauthlib_error.description = ERROR_DESCRIPTIONS.get(
+                oauthlib_error.error, "The authorization request cannot be completed."
+            )
+        uri = add_params_to_uri(
+            oauthlib_error.redirect_uri,
+            [*oauthlib_error.twotuples, ("iss", settings.OIDC_ISSUER)],
+            fragment=oauthlib_error.response_mode == "fragment",
+        )
+        return self.redirect(uri, application)
+
+
+def _bearer_challenge(status, error=None, description=None):
+    """RFC 6750 3: a Bearer challenge; no error code when the request carried no token at all."""
+    params = []
+    if error:
+        params.append(f'error="{error}"')
+    if description:
+        params.append(f'error_description="{description}"')
+    body = {"error": error, **({"error_description": description} if description else {})} if error else {}
+    response = JsonResponse(body, status=status)
+    response["WWW-Authenticate"] = "Bearer" + (" " + ", ".join(params) if params else "")
+    return response
+
+
+@method_decorator(never_cache, name="dispatch")
+class UserInfoView(dot_views.UserInfoView):
+    """OIDC Core 5.3: GET or POST, token in the Authorization header or the form body (RFC 6750 2.1, 2.2)."""
+
+    def get(self, request, *args, **kwargs):
+        return self._userinfo(request)
+
+    def post(self, request, *args, **kwargs):
+        return self._userinfo(request)
+
+    def _userinfo(self, request):
+        in_header = request.headers.get("Authorization", "").lower().startswith("bearer ")
+        in_body = request.method == "POST" and "access_token" in request.POST
+        if "access_token" in request.GET:
+            # RFC 9700 4.3.2: access tokens MUST NOT travel in the query string (they end up in logs).
+            return _bearer_challenge(
+                400, "invalid_request", "Send the access token in a header or form body."
+            )
+        if in_header and in_body:
+            # RFC 6750 2: clients MUST NOT use more than one method to send the token.
+            return _bearer_challenge(400, "invalid_request", "Send the access token one way only.")
+        if not in_header and not in_body:
+            return _bearer_challenge(401)
+        _uri, headers, body, status = self.create_userinfo_response(request)
+        if status == 200:
+            response = HttpResponse(
+                body, status=200, content_type=headers.get("Content-Type", "application/json")
+            )
+            response["Access-Control-Allow-Origin"] = "*"
+            return response
+        error = _json_or_none(body) or {}
+        # RFC 6750 3.1: 401 invalid_token, 403 insufficient_scope, both with the challenge.
+        return _bearer_challenge(status, error.get("error", "invalid_token"), error.get("error_description"))
+
+
+def _json_or_none(value):
+    if isinstance(value, dict):
+        return value
+    if not value:
+        return None
+    try:
+        return json.loads(value)
+    except (TypeError, ValueError):
+        return None
+
+
+@method_decorator(never_cache, name="dispatch")
+class ConsentListView(LoginRequiredMixin, TemplateView):
+    """The account page listing the clients a user has allowed, each with a revoke button."""
+
+    template_name = "oidc/consents.html"
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["scope_descriptions"] = [
-            settings.SIGNET_SCOPES.get(s, s) for s in context.get("scopes", []) if s != "openid"
+        context["consents"] = [
+            {
+                "consent": consent,
+                "descriptions": [
+                    d
+                    for s, d in settings.SIGNET_SCOPES.items()
+                    if s in consent.scopes.split() and s != "openid"
+                ],
+            }
+            for consent in consents_of(user=self.request.user)
         ]
         return context
+
+    def post(self, request, *args, **kwargs):
+        client = get_object_or_404(get_application_model(), client_id=request.POST.get("client_id", ""))
+        consent_revoke(user=request.user, client=client)
+        return redirect("oauth2_provider:consents")

@@ -1,0 +1,68 @@
+"""The UserInfo endpoint (OIDC Core 5.3) and the claims it releases, as a mixin of SignetValidator."""
+
+import hashlib
+import json
+
+from oauth2_provider.models import get_access_token_model
+
+from . import claims as claim_rules
+from .models import UserinfoClaimsRequest
+
+
+def _checksum(token):
+    # DOT finds access tokens by this checksum (COMPLIANT_BCP_RFC9700_TOKEN_STORAGE stores only it).
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _claims_request(request):
+    value = getattr(request, "claims", None)
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return None
+    return value if isinstance(value, dict) else None
+
+
+class UserinfoRules:
+    """Remember a claims request's userinfo part with the access token; answer userinfo from it."""
+
+    def save_bearer_token(self, token, request, *args, **kwargs):
+        wanted = self._userinfo_claims_request(request)
+        result = super().save_bearer_token(token, request, *args, **kwargs)
+        if wanted and token.get("access_token"):
+            access_token = (
+                get_access_token_model()
+                .objects.filter(token_checksum=_checksum(token["access_token"]))
+                .only("pk")
+                .first()
+            )
+            if access_token is not None:
+                UserinfoClaimsRequest.objects.update_or_create(
+                    access_token=access_token, defaults={"claims": wanted}
+                )
+        return result
+
+    @staticmethod
+    def _userinfo_claims_request(request):
+        """The userinfo claims request the new access token inherits: the code's, or on refresh the
+        previous access token's (read before DOT's rotation deletes that token)."""
+        if request.grant_type == "authorization_code":
+            return claim_rules.section(_claims_request(request), "userinfo")
+        if request.grant_type == "refresh_token":
+            previous = getattr(request, "refresh_token_instance", None)
+            if previous is not None and previous.access_token_id:
+                row = UserinfoClaimsRequest.objects.filter(access_token_id=previous.access_token_id).first()
+                return row.claims if row is not None else None
+        return None
+
+    def get_userinfo_claims(self, request):
+        """OIDC Core 5.3.2: claims for the token's granted scopes and its claims request."""
+        row = UserinfoClaimsRequest.objects.filter(access_token=request.access_token).first()
+        return claim_rules.claims_for(
+            request.user,
+            request.scopes,
+            claims_request=row.claims if row is not None else None,
+            target="userinfo",
+            allowed_scopes=request.client.scope_list,
+        )
