@@ -1,8 +1,10 @@
 """Helpers for the token-endpoint tests: codes minted as the authorize endpoint saves them, token calls."""
 
+import base64
 import secrets
 import time
 from datetime import timedelta
+from urllib.parse import quote_plus
 
 import jwt
 import pytest
@@ -82,8 +84,16 @@ def unverified(token_value):
     return jwt.decode(token_value, options={"verify_signature": False})
 
 
+def basic(client_id, secret):
+    """client_secret_basic as RFC 6749 2.3.1 spells it: each part form-urlencoded, then joined."""
+    raw = f"{quote_plus(client_id)}:{quote_plus(secret)}".encode()
+    return {"Authorization": "Basic " + base64.b64encode(raw).decode()}
+
+
 def introspect(issuer, token_value, auth, **extra):
-    return requests.post(f"{issuer}/introspect", data={"token": token_value, **extra}, auth=auth, timeout=30)
+    return requests.post(
+        f"{issuer}/introspect", data={"token": token_value, **extra}, headers=basic(*auth), timeout=30
+    )
 
 
 @pytest.fixture
