@@ -38,7 +38,13 @@ class LoginView(auth_views.LoginView):
 
 
 class LogoutView(auth_views.LogoutView):
+    """POST only (Django's rule: a link can't sign you out); then the "signed out" page, or a safe `next`."""
+
     template_name = "accounts/logged_out.html"
+
+    def get_default_redirect_url(self):
+        # Rendering here, not redirecting to LOGOUT_REDIRECT_URL, tells the user it worked.
+        return self.request.path
 
 
 @method_decorator(never_cache, name="dispatch")

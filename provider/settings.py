@@ -267,6 +267,8 @@ OAUTH2_PROVIDER_GRANT_MODEL = "oidc.AuthorizationCode"
 # DOT's own model, named so migrations can point a foreign key at it (swappable dependency).
 OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"
 
+SIGNET_HTTP_REDIRECT_URIS = env.bool("SIGNET_HTTP_REDIRECT_URIS", default=DEBUG)
+
 SIGNET_SCOPES = {
     "openid": "Sign you in",
     "profile": "See your name and profile",
@@ -310,6 +312,9 @@ OAUTH2_PROVIDER = {
     # RFC 9700 2.4: refused everywhere; provider/oidc/token_grants.py allows it only for a client an
     # operator registered with the password grant.
     "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    # RFC 9700 2.1: https redirect URIs only, unless SIGNET_HTTP_REDIRECT_URIS allows http (loopback
+    # callbacks of native apps, RFC 8252 7.3, and local development).
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https", "http"] if SIGNET_HTTP_REDIRECT_URIS else ["https"],
     "REQUEST_APPROVAL_PROMPT": "force",
 }
 

@@ -1,0 +1,93 @@
+"""`manage.py check --deploy`: clean in a production configuration; Signet's own warnings otherwise."""
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# What the README's production section sets.
+PRODUCTION = {
+    "DEBUG": "false",
+    "SECRET_KEY": secrets.token_urlsafe(50),
+    "SIGNET_KEY_ENCRYPTION_KEY": secrets.token_urlsafe(48),
+    "OIDC_ISSUER": "https://id.example.com",
+    "ALLOWED_HOSTS": "id.example.com",
+    "SIGNET_HSTS_PRELOAD": "true",
+}
+# Variables the test run itself sets (pyproject's pytest env) that must not leak into the child.
+CLEARED = {
+    "DEBUG",
+    "SECRET_KEY",
+    "SIGNET_KEY_ENCRYPTION_KEY",
+    "OIDC_ISSUER",
+    "ALLOWED_HOSTS",
+    "SIGNET_SECURE_COOKIES",
+    "SIGNET_HTTP_REDIRECT_URIS",
+    "DATABASE_URL",
+}
+
+
+def run(args, **overrides):
+    env = {k: v for k, v in os.environ.items() if k not in CLEARED}
+    env.update({"SIGNET_READ_DOT_ENV": "false", "DJANGO_SETTINGS_MODULE": "provider.settings"})
+    env.update(PRODUCTION)
+    env.update(overrides)
+    return subprocess.run(
+        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def check_deploy(**overrides):
+    return run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], **overrides)
+
+
+def test_production_configuration_is_clean():
+    result = check_deploy()
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert "no issues" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("overrides", "check_id"),
+    [
+        ({"OIDC_ISSUER": "http://id.example.com"}, "signet.W101"),
+        ({"DEBUG": "true"}, "signet.W102"),
+        ({"ALLOWED_HOSTS": ""}, "signet.W103"),
+        ({"SIGNET_KEY_ENCRYPTION_KEY": "insecure-development-key-encryption-key-for-tests"}, "keys.W001"),
+    ],
+    ids=["http-issuer", "debug", "no-allowed-hosts", "default-kek"],
+)
+def test_each_unsafe_setting_is_reported(overrides, check_id):
+    result = check_deploy(**overrides)
+    assert result.returncode != 0
+    assert check_id in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize("issuer", ["http://127.0.0.1:8000", "http://localhost:8000", "http://[::1]:8000"])
+def test_plain_http_issuer_on_loopback_is_fine(issuer):
+    result = check_deploy(OIDC_ISSUER=issuer, SIGNET_SSL_REDIRECT="false")
+    assert "signet.W101" not in result.stderr + result.stdout
+
+
+SHOW = (
+    "import django; django.setup(); from django.conf import settings as s; "
+    "print(s.SECURE_HSTS_SECONDS, s.SECURE_SSL_REDIRECT, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, "
+    "s.OAUTH2_PROVIDER['ALLOWED_REDIRECT_URI_SCHEMES'])"
+)
+
+
+def test_https_issuer_turns_on_hsts_redirects_and_secure_cookies():
+    result = run(["-c", SHOW])
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["31536000", "True", "True", "True", "['https']"]
+
+
+def test_http_issuer_in_development_keeps_plain_cookies():
+    result = run(["-c", SHOW], DEBUG="true", OIDC_ISSUER="http://127.0.0.1:8000")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["0", "False", "False", "False", "['https',", "'http']"]

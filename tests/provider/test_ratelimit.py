@@ -1,0 +1,52 @@
+"""Rate limits on /token and /introspect: 429 in the RFC 6749 error shape, with Retry-After."""
+
+import pytest
+import requests
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def post(issuer, path, forwarded_for=None):
+    headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else {}
+    return requests.post(
+        f"{issuer}{path}",
+        data={"grant_type": "client_credentials", "token": "x"},
+        auth=("nobody", "wrong"),
+        headers=headers,
+        timeout=10,
+    )
+
+
+@pytest.mark.parametrize(("path", "setting"), [("/token", "TOKEN"), ("/introspect", "INTROSPECT")])
+def test_limit_answers_429_with_retry_after(issuer, settings, path, setting):
+    setattr(settings, f"SIGNET_RATELIMIT_{setting}", "3/m")
+    for _ in range(3):
+        assert post(issuer, path).status_code in (400, 401, 403)
+    limited = post(issuer, path)
+    assert limited.status_code == 429
+    assert limited.json()["error"] == "temporarily_unavailable"
+    assert "retry after" in limited.json()["error_description"]
+    assert 1 <= int(limited.headers["Retry-After"]) <= 60
+    assert limited.headers["Cache-Control"] == "no-store"
+
+
+def test_limit_is_per_client_address(issuer, settings):
+    settings.SIGNET_RATELIMIT_TOKEN = "2/m"
+    settings.SIGNET_PROXY_COUNT = 1  # one trusted proxy: the client is the last X-Forwarded-For entry
+    for _ in range(2):
+        post(issuer, "/token", forwarded_for="203.0.113.7")
+    assert post(issuer, "/token", forwarded_for="203.0.113.7").status_code == 429
+    # A client can't escape by writing its own X-Forwarded-For entries to the left of the proxy's.
+    assert post(issuer, "/token", forwarded_for="198.51.100.1, 203.0.113.7").status_code == 429
+    assert post(issuer, "/token", forwarded_for="203.0.113.8").status_code == 401
+
+
+def test_empty_rate_turns_the_limit_off(issuer, settings):
+    settings.SIGNET_RATELIMIT_TOKEN = ""
+    assert all(post(issuer, "/token").status_code == 401 for _ in range(5))
+
+
+def test_other_endpoints_are_not_limited(issuer, settings):
+    settings.SIGNET_RATELIMIT_TOKEN = "1/m"
+    settings.SIGNET_RATELIMIT_INTROSPECT = "1/m"
+    assert all(requests.get(f"{issuer}/jwks", timeout=10).status_code == 200 for _ in range(3))
