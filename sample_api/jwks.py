@@ -197,7 +197,7 @@ class JWKSClient:
                 headers = {"If-None-Match": self._etag} if self._etag and self._keys is not None else {}
                 response, document = self._get_json(jwks_uri, headers)
                 if document is not None:
-                    self._keys = self._parse(document)
+                    self._keys = parse_jwks(document, self.algorithms)
                     self._etag = response.headers.get("ETag")
                 self._fresh_until = now + cache_seconds(
                     response.headers.get("Cache-Control"), min_ttl=self.min_ttl, max_ttl=self.max_ttl
@@ -211,28 +211,32 @@ class JWKSClient:
                     self._fresh_until = now + self.cooldown
             return self._keys
 
-    def _parse(self, document):
-        keys = {}
-        for jwk in document.get("keys") if isinstance(document.get("keys"), list) else []:
-            if not isinstance(jwk, dict) or not isinstance(jwk.get("kid"), str):
-                continue
-            # Only public asymmetric signing keys: an "oct" key would turn verification into HMAC.
-            if jwk.get("kty") not in ("RSA", "EC", "OKP") or "d" in jwk or jwk.get("use", "sig") != "sig":
-                continue
-            if "alg" in jwk and jwk["alg"] not in self.algorithms:
-                continue
-            try:
-                parsed = jwt.PyJWK(jwk)
-            except jwt.PyJWTError as e:
-                log.warning("skipping unusable key %s: %s", jwk.get("kid"), e)
-                continue
-            if jwk["kid"] in keys:
-                log.warning("skipping duplicate kid %s", jwk["kid"])
-                continue
-            keys[jwk["kid"]] = VerificationKey(kid=jwk["kid"], alg=jwk.get("alg"), key=parsed.key)
-        if not keys:
-            raise JWKSError("the key set has no usable signing key")
-        return keys
+
+def parse_jwks(document, algorithms):
+    """The usable public signing keys of a JWKS document, by kid; JWKSError if there are none."""
+    keys, duplicates = {}, set()
+    for jwk in document.get("keys") if isinstance(document.get("keys"), list) else []:
+        if not isinstance(jwk, dict) or not isinstance(jwk.get("kid"), str):
+            continue
+        # Only public asymmetric signing keys: an "oct" key would turn verification into HMAC.
+        if jwk.get("kty") not in ("RSA", "EC", "OKP") or "d" in jwk or jwk.get("use", "sig") != "sig":
+            continue
+        if "alg" in jwk and jwk["alg"] not in algorithms:
+            continue
+        try:
+            parsed = jwt.PyJWK(jwk)
+        except jwt.PyJWTError as e:
+            log.warning("skipping unusable key %s: %s", jwk.get("kid"), e)
+            continue
+        if jwk["kid"] in keys:
+            duplicates.add(jwk["kid"])
+        keys[jwk["kid"]] = VerificationKey(kid=jwk["kid"], alg=jwk.get("alg"), key=parsed.key)
+    for kid in duplicates:  # two keys under one kid: which one signed is unknowable, so use neither
+        log.warning("ignoring kid %s: the key set has it more than once", kid)
+        del keys[kid]
+    if not keys:
+        raise JWKSError("the key set has no usable signing key")
+    return keys
 
 
 _client = None
