@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
+from oauth2_provider.models import get_application_model
 from oauthlib.oauth2.rfc6749 import errors
 
 from accounts.sessions import session_auth_time, session_sid
@@ -342,7 +343,18 @@ class AuthorizationRules:
                 description="id_token_hint is not a valid ID token issued by this provider.", request=request
             ) from e
 
-    # --- PKCE at the token endpoint -------------------------------------------------------------
+    # --- PKCE ------------------------------------------------------------------------------------
+    def is_pkce_required(self, client_id, request):
+        """RFC 9700 2.1.1: PKCE is mandatory for public clients; confidential clients may use it.
+
+        Decided here rather than by DOT's PKCE_REQUIRED setting: DOT calls that setting only when
+        it is a callable or a bool, and a dotted path there is a truthy string that is not True.
+        """
+        client = request.client if getattr(request.client, "client_id", None) == client_id else None
+        if client is None:
+            client = get_application_model().objects.filter(client_id=client_id).only("client_type").first()
+        return client is None or client.client_type == client.CLIENT_PUBLIC
+
     def get_code_challenge(self, code, request):
         challenge = super().get_code_challenge(code, request)
         # RFC 9700 2.1.1 (PKCE downgrade): a code_verifier for a code issued without a
