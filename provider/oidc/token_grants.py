@@ -69,6 +69,10 @@ class TokenGrantRules:
 
     def validate_user(self, username, password, client, request, *args, **kwargs):
         """Password grant: Django's authenticate(request=...) so login throttling covers it too; audited."""
+        # oauthlib checks the password before the grant type: refuse other clients first, or any
+        # client could test passwords here.
+        if not self.validate_grant_type(client.client_id, "password", client, request):
+            raise errors.UnauthorizedClientError(request=request)
         valid = super().validate_user(username, password, client, request, *args, **kwargs)
         if valid:
             request.auth_time = int(time.time())
