@@ -20,7 +20,7 @@ from tests.keys.http import (
     userinfo,
     verify,
 )
-from tests.support.browser import pkce_pair
+from tests.support.browser import pkce_pair, query
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -105,3 +105,19 @@ def test_after_revoke_that_keys_tokens_no_longer_verify(issuer, browser, user, r
         assert new_kid != old_next  # a brand-new key, not the pre-published one
     verify(after["access_token"], issuer, audience=API)
     assert userinfo(issuer, after["access_token"]).status_code == 200
+
+
+def test_authorize_accepts_a_pre_rotation_id_token_as_id_token_hint(issuer, browser, user, rp_client):
+    client, _secret = rp_client
+    before = sign_in(issuer, browser, user, rp_client)  # a session, and consent remembered
+    keys_command("rotate")
+
+    def silent_authorize(hint):
+        params = {**authorize_params(client, pkce_pair()[1]), "prompt": "none", "id_token_hint": hint}
+        response = browser.get("/authorize", params=params)
+        assert response.status_code == 302, response.text[:300]
+        return query(response.headers["Location"])
+
+    assert "code" in silent_authorize(before["id_token"])
+    keys_command("revoke", kid_of(before["id_token"]))
+    assert silent_authorize(before["id_token"])["error"] == "invalid_request"  # never a silent success
