@@ -32,8 +32,17 @@ def client_create(
     client_id=None,
     secret=None,
     skip_consent=False,
+    access_token_lifetime=None,
+    id_token_lifetime=None,
+    refresh_token_lifetime=None,
+    identity_claims=False,
 ):
-    """Register a client. Returns (client, plaintext secret or None): the secret is shown once."""
+    """Register a client. Returns (client, plaintext secret or None): the secret is shown once.
+
+    Lifetimes are seconds overriding the SIGNET_*_LIFETIME defaults (None: the default);
+    `identity_claims` adds email, given_name and family_name to its access tokens when granted.
+    `grant="password"` is the legacy direct-login grant (RFC 9700 2.4): only such a client may use it.
+    """
     if client_type not in (Client.CLIENT_CONFIDENTIAL, Client.CLIENT_PUBLIC):
         raise ValidationError({"type": "must be confidential or public"})
     if grant not in GRANTS:
@@ -46,6 +55,13 @@ def client_create(
         raise ValidationError({"secret": f"must be at least {MIN_SECRET_LENGTH} characters"})
     if client_id and Client.objects.filter(client_id=client_id).exists():
         raise ValidationError({"client_id": f"a client with id {client_id} already exists"})
+    for field, seconds in (
+        ("access_token_lifetime", access_token_lifetime),
+        ("id_token_lifetime", id_token_lifetime),
+        ("refresh_token_lifetime", refresh_token_lifetime),
+    ):
+        if seconds is not None and seconds <= 0:
+            raise ValidationError({field: "must be a positive number of seconds"})
     plaintext = None
     if client_type == Client.CLIENT_CONFIDENTIAL:
         plaintext = secret or generate_secret()
@@ -60,6 +76,10 @@ def client_create(
         hash_client_secret=plaintext is not None,
         skip_authorization=skip_consent,
         audiences=" ".join(audiences),
+        access_token_lifetime=access_token_lifetime,
+        id_token_lifetime=id_token_lifetime,
+        refresh_token_lifetime=refresh_token_lifetime,
+        identity_claims_in_access_token=identity_claims,
     )
     if scopes is not None:
         client.allowed_scopes = " ".join(scopes)

@@ -17,6 +17,10 @@ def _row(client):
         "scopes": client.scope_list,
         "audiences": client.audience_list,
         "skip_consent": client.skip_authorization,
+        "access_token_lifetime": client.access_token_lifetime,
+        "id_token_lifetime": client.id_token_lifetime,
+        "refresh_token_lifetime": client.refresh_token_lifetime,
+        "identity_claims": client.identity_claims_in_access_token,
         "active": client.is_active,
     }
 
@@ -40,6 +44,21 @@ class Command(OperatorCommand):
             "--secret-stdin", action="store_true", help="read the secret (32+ characters) from stdin"
         )
         create.add_argument("--skip-consent", action="store_true", help="first-party: no consent page")
+        for name in ("access-token", "id-token"):
+            create.add_argument(
+                f"--{name}-lifetime", type=int, metavar="SECONDS", help="override the default"
+            )
+        create.add_argument(
+            "--refresh-token-lifetime",
+            type=int,
+            metavar="SECONDS",
+            help="idle lifetime; override the default",
+        )
+        create.add_argument(
+            "--identity-claims",
+            action="store_true",
+            help="add email, given_name, family_name to access tokens when those scopes are granted",
+        )
         subparsers.add_parser("list", help="list clients (secrets are never shown)")
         delete = subparsers.add_parser("delete", help="delete a client and its tokens")
         delete.add_argument("client_id")
@@ -58,6 +77,10 @@ class Command(OperatorCommand):
                 client_id=o["client_id"],
                 secret=secret,
                 skip_consent=o["skip_consent"],
+                access_token_lifetime=o["access_token_lifetime"],
+                id_token_lifetime=o["id_token_lifetime"],
+                refresh_token_lifetime=o["refresh_token_lifetime"],
+                identity_claims=o["identity_claims"],
             )
         except ValidationError as e:
             messages = e.message_dict.items() if hasattr(e, "message_dict") else [("error", e.messages)]
