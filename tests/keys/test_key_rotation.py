@@ -6,6 +6,7 @@ Signet's own code decides whether they pass.
 
 import jwt
 import pytest
+import requests
 
 from keys.models import SigningKey
 from tests.conftest import POST_LOGOUT_URI
@@ -121,3 +122,27 @@ def test_authorize_accepts_a_pre_rotation_id_token_as_id_token_hint(issuer, brow
     assert "code" in silent_authorize(before["id_token"])
     keys_command("revoke", kid_of(before["id_token"]))
     assert silent_authorize(before["id_token"])["error"] == "invalid_request"  # never a silent success
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="provider/oidc/introspection.py (tokens) still answers from the stored row when jwt.verify "
+    "fails; it should return inactive for a token whose signing key is no longer published",
+)
+def test_introspection_reports_a_revoked_keys_token_inactive(issuer, browser, user, rp_client):
+    client, secret = rp_client
+    before = sign_in(issuer, browser, user, rp_client)
+
+    def introspect():
+        response = requests.post(
+            f"{issuer}/introspect",
+            data={"token": before["access_token"]},
+            auth=(client.client_id, secret),
+            timeout=10,
+        )
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    assert introspect()["active"] is True
+    keys_command("revoke", kid_of(before["access_token"]))
+    assert introspect() == {"active": False}
