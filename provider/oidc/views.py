@@ -34,6 +34,7 @@ from .authorization import (
     reauthentication_required,
 )
 from .consent import consent_covers, consent_record, consent_revoke, consents_of
+from .validators import SignetValidator
 
 # The consent form carries this field; any other POST to /authorize is an authorization request.
 CONSENT_FORM_FIELD = "signet_consent"
@@ -288,9 +289,19 @@ def _bearer_challenge(status, error=None, description=None):
     return response
 
 
+class UserinfoValidator(SignetValidator):
+    def validate_bearer_token(self, token, scopes, request):
+        # oauthlib asks for "openid" here, and a valid token without it would come back as
+        # invalid_token (401). Validate the token alone; the userinfo endpoint's own check then
+        # answers 403 insufficient_scope, as RFC 6750 3.1 and OIDC Core 5.3.3 want.
+        return super().validate_bearer_token(token, [], request)
+
+
 @method_decorator(never_cache, name="dispatch")
 class UserInfoView(dot_views.UserInfoView):
     """OIDC Core 5.3: GET or POST, token in the Authorization header or the form body (RFC 6750 2.1, 2.2)."""
+
+    validator_class = UserinfoValidator
 
     def get(self, request, *args, **kwargs):
         return self._userinfo(request)

@@ -87,8 +87,10 @@ class Flow:
         return self.browser.consent(response, allow=True)
 
     def sign_in(self, email="alice@example.com", password=PASSWORD, **overrides):
-        """The whole interactive round: request, login, consent if asked; the RP's parameters."""
-        response = self.log_in(self.authorize(**overrides), email, password)
+        """The whole round: request, login and consent when asked; the RP's parameters."""
+        response = self.authorize(**overrides)
+        if is_login_page(response):
+            response = self.log_in(response, email, password)
         if is_consent_page(response):
             response = self.allow(response)
         return self.at_relying_party(response)
