@@ -152,7 +152,9 @@ CSRF_COOKIE_SECURE = _secure_cookies
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SECURE_CONTENT_TYPE_NOSNIFF = True
-SECURE_REFERRER_POLICY = "no-referrer"
+# same-origin, not no-referrer: under no-referrer browsers send "Origin: null" with form posts and
+# Django's CSRF check refuses every sign-in. Nothing (no authorize URL, no code) leaks to other sites.
+SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 # HTTPS: HSTS, and plain-HTTP requests redirected, when the issuer is https (the probes stay reachable
@@ -302,6 +304,11 @@ OAUTH2_PROVIDER = {
     "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
     "OIDC_RP_INITIATED_LOGOUT_ACCEPT_EXPIRED_TOKENS": True,
     "OIDC_RP_INITIATED_LOGOUT_STRICT_REDIRECT_URIS": True,
+    # RP-Initiated Logout 2: a verified id_token_hint of this session's user needs no confirmation.
+    "OIDC_RP_INITIATED_LOGOUT_ALWAYS_PROMPT": False,
+    # Logout ends the browser session. DOT would also delete every token of the user at every
+    # client, offline_access ones included; clients are revoked from the consents page or /revoke.
+    "OIDC_RP_INITIATED_LOGOUT_DELETE_TOKENS": False,
     # RFC 9700 (OAuth 2.0 Security BCP): adopt every compliant behaviour DOT offers.
     "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
     "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,

@@ -3,6 +3,9 @@ from django.urls import include, path
 
 from . import health
 
+admin.site.site_header = "Signet administration"
+admin.site.site_title = "Signet admin"
+
 urlpatterns = [
     path("", include("provider.oidc.urls")),
     path("accounts/", include("accounts.urls")),

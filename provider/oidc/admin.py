@@ -20,7 +20,7 @@ from oauth2_provider.models import get_access_token_model, get_grant_model, get_
 from provider.audit import audit
 
 from .models import Client, Consent
-from .services import client_regenerate_secret, generate_secret
+from .services import GRANTS, client_regenerate_secret, generate_secret
 
 
 def _replace(model, admin_class):
@@ -60,6 +60,15 @@ class ClientForm(forms.ModelForm):
             "allowed_scopes": forms.TextInput(attrs={"size": 60}),
             "audiences": forms.Textarea(attrs={"rows": 2}),
         }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Only the grants Signet serves (DOT's model also lists implicit, hybrid and device code).
+        grant = self.fields["authorization_grant_type"]
+        grant.choices = [(value, label) for value, label in grant.choices if value in GRANTS.values()]
+        if self.instance.pk is None:
+            self.initial.setdefault("client_type", Client.CLIENT_CONFIDENTIAL)
+            self.initial.setdefault("authorization_grant_type", Client.GRANT_AUTHORIZATION_CODE)
 
     def clean_allowed_scopes(self):
         scopes = self.cleaned_data["allowed_scopes"].split()

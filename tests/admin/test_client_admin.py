@@ -150,3 +150,12 @@ def test_client_list_is_searchable_and_filterable(admin_http, rp_client):
     assert client.client_id in admin_http.get(url, {"q": "Example RP"}).content.decode()
     assert client.client_id not in admin_http.get(url, {"q": "no such client"}).content.decode()
     assert client.client_id not in admin_http.get(url, {"is_active__exact": "0"}).content.decode()
+
+
+def test_only_the_grants_signet_serves_are_offered(admin_http):
+    form = admin_http.get(ADD).context["adminform"].form
+    offered = {value for value, _ in form.fields["authorization_grant_type"].choices if value}
+    assert offered == {"authorization-code", "client-credentials", "password"}
+    assert form.initial["client_type"] == "confidential"
+    refused = admin_http.post(ADD, _client_form(authorization_grant_type="implicit"))
+    assert "authorization_grant_type" in refused.context["adminform"].form.errors
