@@ -149,6 +149,32 @@ def truncate_tokens():
         cursor.execute(f"TRUNCATE {', '.join(_token_tables())} CASCADE")
 
 
+def _insert_select(model, expressions, rows):
+    """INSERT … SELECT … FROM generate_series(1, rows) AS g: `expressions` name SQL per column (with
+    %s parameters); every other column gets its field default, or NULL when nullable."""
+    from django.db import connection
+
+    columns, values, params = [], [], []
+    for field in model._meta.concrete_fields:
+        if field.primary_key:
+            continue
+        columns.append(field.column)
+        if field.column in expressions:
+            sql, *sql_params = expressions[field.column]
+            values.append(sql)
+            params += sql_params
+        elif field.null:
+            values.append("NULL")
+        else:
+            values.append("%s")
+            params.append(field.get_db_prep_save(field.get_default(), connection))
+    return (
+        f"INSERT INTO {model._meta.db_table} ({', '.join(columns)}) "
+        f"SELECT {', '.join(values)} FROM generate_series(1, %s) AS g",
+        [*params, rows],
+    )
+
+
 def bulk_tokens(*, rows):
     """`rows` access tokens and `rows` refresh tokens, every other one expired or revoked (SQL only)."""
     from django.contrib.auth import get_user_model
@@ -159,36 +185,29 @@ def bulk_tokens(*, rows):
 
     client = Client.objects.get(client_id=RP_CLIENT_ID)
     user = get_user_model().objects.filter(email=USER_EMAIL.format(0)).get()
-    at = get_access_token_model()._meta.db_table
-    rt = get_refresh_token_model()._meta.db_table
-    rt_columns = {f.column for f in get_refresh_token_model()._meta.concrete_fields}
-    rt_checksum = (", token_checksum", ", encode(sha256(('bench-rt-' || g)::bytea), 'hex')")
-    if "token_checksum" not in rt_columns:
-        rt_checksum = ("", "")
+    owner = {"application_id": ("%s", client.pk), "user_id": ("%s", user.pk)}
+    access = {
+        "token": ("''",),  # stored redacted, found by checksum (RFC 9700 token storage)
+        "token_checksum": ("encode(sha256(('bench-at-' || g)::bytea), 'hex')",),
+        "expires": ("now() + CASE WHEN g %% 2 = 0 THEN interval '-1 day' ELSE interval '1 hour' END",),
+        "scope": ("'openid profile'",),
+        "created": ("now()",),
+        "updated": ("now()",),
+        **owner,
+    }
+    refresh = {
+        "token": ("'bench-rt-' || g",),
+        "token_checksum": ("encode(sha256(('bench-rt-' || g)::bytea), 'hex')",),
+        "revoked": ("CASE WHEN g %% 2 = 0 THEN now() ELSE NULL END",),
+        "created": ("now()",),
+        "updated": ("now()",),
+        **owner,
+    }
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            INSERT INTO {at}
-                (token, token_checksum, expires, scope, created, updated, application_id, user_id)
-            SELECT '', encode(sha256(('bench-at-' || g)::bytea), 'hex'),
-                   now() + CASE WHEN g % 2 = 0 THEN interval '-1 day' ELSE interval '1 hour' END,
-                   'openid profile', now(), now(), %s, %s
-            FROM generate_series(1, %s) AS g
-            """,
-            [client.pk, user.pk, rows],
-        )
-        cursor.execute(
-            f"""
-            INSERT INTO {rt} (token{rt_checksum[0]}, created, updated, revoked, application_id, user_id)
-            SELECT 'bench-rt-' || g{rt_checksum[1]}, now(), now(),
-                   CASE WHEN g % 2 = 0 THEN now() ELSE NULL END, %s, %s
-            FROM generate_series(1, %s) AS g
-            """,
-            [client.pk, user.pk, rows],
-        )
-        # Planner statistics as a long-running database would have them.
-        cursor.execute(f"ANALYZE {at}")
-        cursor.execute(f"ANALYZE {rt}")
+        for model, expressions in ((get_access_token_model(), access), (get_refresh_token_model(), refresh)):
+            cursor.execute(*_insert_select(model, expressions, rows))
+            # Planner statistics as a long-running database would have them.
+            cursor.execute(f"ANALYZE {model._meta.db_table}")
 
 
 def main(argv=None):

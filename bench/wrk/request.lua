@@ -23,6 +23,15 @@ if body then
   wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
 end
 
+-- Ending a run early: SIGINT to wrk itself makes it stop, report the real elapsed time and call done()
+-- (thread:stop() alone would leave wrk sleeping until -d ran out, and count that idle time).
+local ffi = require("ffi")
+ffi.cdef[[int getpid(void); int kill(int pid, int sig);]]
+local function finish()
+  ffi.C.kill(ffi.C.getpid(), 2)
+  wrk.thread:stop()
+end
+
 local counter = 1
 local threads = {}
 
@@ -81,9 +90,9 @@ if items_file or max_total > 0 then
     end
     seen = seen + 1
     if max_here > 0 and seen >= max_here then
-      wrk.thread:stop()
+      finish()
     elseif items_file and not rotate and head > tail then
-      wrk.thread:stop()  -- every one-time item has been sent: the round ends early, never sends junk
+      finish()  -- every one-time item has been sent: the round ends early, never sends junk
     end
   end
 end
