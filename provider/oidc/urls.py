@@ -1,11 +1,10 @@
 """The OpenID endpoints, under DOT's URL namespace so DOT's own reverse() calls resolve."""
 
 from django.urls import path
-from oauth2_provider import views as dot_views
 
 from keys.views import jwks
 
-from . import endpoints, views
+from . import endpoints, logout, views
 
 app_name = "oauth2_provider"
 
@@ -18,7 +17,7 @@ urlpatterns = [
     path("jwks", jwks, name="jwks-info"),
     path("revoke", endpoints.RevokeView.as_view(), name="revoke-token"),
     path("introspect", endpoints.IntrospectView.as_view(), name="introspect"),
-    path("logout", dot_views.RPInitiatedLogoutView.as_view(), name="rp-initiated-logout"),
+    path("logout", logout.LogoutView.as_view(), name="rp-initiated-logout"),
     # Under accounts/ with the user's other pages; listed before the accounts app's own URLs.
     path("accounts/consents/", views.ConsentListView.as_view(), name="consents"),
 ]
