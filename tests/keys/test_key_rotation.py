@@ -10,6 +10,7 @@ import requests
 
 from keys.models import SigningKey
 from tests.conftest import POST_LOGOUT_URI
+from tests.keys.conftest import RELOAD_EVERY_CALL, SHORT_SCHEDULE
 from tests.keys.http import (
     API,
     authorize_params,
@@ -146,3 +147,20 @@ def test_introspection_reports_a_revoked_keys_token_inactive(issuer, browser, us
     assert introspect()["active"] is True
     keys_command("revoke", kid_of(before["access_token"]))
     assert introspect() == {"active": False}
+
+
+def test_scheduled_rotation_happens_on_its_own_with_no_cron(issuer, browser, user, rp_client, clock, preset):
+    preset(RELOAD_EVERY_CALL, SHORT_SCHEDULE)  # rotate daily, pre-publish for an hour
+    client, _secret = rp_client
+    before = sign_in(issuer, browser, user, rp_client)
+    old_kid = kid_of(before["id_token"])
+    next_kid = SigningKey.objects.get(state="next").kid
+    assert next_kid in kids(issuer)  # published long before it signs
+
+    clock.advance(hours=23, minutes=59)
+    assert kid_of(sign_in(issuer, browser, user, rp_client)["access_token"]) == old_kid
+    clock.advance(minutes=1)
+    after = sign_in(issuer, browser, user, rp_client)
+    assert kid_of(after["access_token"]) == next_kid and kid_of(after["id_token"]) == next_kid
+    assert {old_kid, next_kid} <= kids(issuer)
+    verify(before["id_token"], issuer, audience=client.client_id)
