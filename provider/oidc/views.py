@@ -84,7 +84,6 @@ def provider_metadata():
             "nonce",
             "acr",
             "amr",
-            "azp",
             "at_hash",
             "sid",
             *claims.SUPPORTED_CLAIMS,
