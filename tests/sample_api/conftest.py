@@ -2,6 +2,7 @@
 (gunicorn, a separate OS process that reaches the provider only over HTTP)."""
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -54,6 +55,8 @@ def start_sample_api(tmp_path, env):
         "SECRET_KEY": "sample-api-test-secret-key-0123456789abcdef",
         "ALLOWED_HOSTS": "127.0.0.1",
         "RESOURCE_AUDIENCE": AUDIENCE,
+        # The audience is https, but these servers speak plain HTTP on loopback.
+        "RESOURCE_SECURE_COOKIES": "false",
         **env,
     }
     with open(log_path, "wb") as log:
@@ -94,6 +97,17 @@ def start_sample_api(tmp_path, env):
     return api
 
 
+def stop_sample_api(api):
+    # SIGINT is gunicorn's quick shutdown: no waiting for idle keep-alive connections.
+    api.process.send_signal(signal.SIGINT)
+    try:
+        api.process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        api.process.kill()
+        api.process.wait()
+    print(f"--- sample API log ({api.url}) ---\n{api.log()}")  # pytest shows it when a test fails
+
+
 @pytest.fixture
 def sample_api_factory(issuer, tmp_path):
     """Start sample API processes pointed at the live provider; each is stopped after the test."""
@@ -107,13 +121,7 @@ def sample_api_factory(issuer, tmp_path):
 
     yield start
     for api in started:
-        api.process.terminate()
-        try:
-            api.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            api.process.kill()
-            api.process.wait()
-        print(f"--- sample API log ({api.url}) ---\n{api.log()}")  # shown by pytest when a test fails
+        stop_sample_api(api)
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.sample_api.conftest import AUDIENCE, start_sample_api
+from tests.sample_api.conftest import AUDIENCE, start_sample_api, stop_sample_api
 from tests.sample_api.tokens import (
     access_claims,
     api_client,
@@ -39,8 +39,7 @@ def shared_api(live_server, tmp_path_factory):
         {"RESOURCE_ISSUER": live_server.url, "RESOURCE_JWKS_COOLDOWN": "0"},
     )
     yield api
-    api.process.terminate()
-    api.process.wait(timeout=10)
+    stop_sample_api(api)
 
 
 def assert_invalid_token(response):
