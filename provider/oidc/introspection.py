@@ -39,9 +39,11 @@ def _access_token(token, client, now):
     if row is None or row.expires <= now:
         return None
     try:
+        # Also inactive once its signing key is revoked or no longer published: resource servers
+        # verifying offline would refuse it too.
         claims = jwt.verify(token)
     except jwt.InvalidToken:
-        claims = {}
+        return None
     audience = _audiences(claims) or list(row.resource or [])
     if row.application_id != client.pk and client.client_id not in audience:
         return None

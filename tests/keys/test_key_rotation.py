@@ -125,11 +125,6 @@ def test_authorize_accepts_a_pre_rotation_id_token_as_id_token_hint(issuer, brow
     assert silent_authorize(before["id_token"])["error"] == "invalid_request"  # never a silent success
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="provider/oidc/introspection.py (tokens) still answers from the stored row when jwt.verify "
-    "fails; it should return inactive for a token whose signing key is no longer published",
-)
 def test_introspection_reports_a_revoked_keys_token_inactive(issuer, browser, user, rp_client):
     client, secret = rp_client
     before = sign_in(issuer, browser, user, rp_client)
