@@ -191,6 +191,7 @@ class Signet(Server):
         )
         if result.returncode != 0:
             raise RuntimeError(f"signet_fixtures.py {args[0]} failed:\n{result.stderr[-3000:]}")
+        return result.stdout
 
     def prepare(self):
         self.create_database()

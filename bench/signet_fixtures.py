@@ -4,6 +4,7 @@
     python bench/signet_fixtures.py codes --n N --out FILE authorization codes with PKCE, one per line
     python bench/signet_fixtures.py truncate-tokens        empty the token and code tables
     python bench/signet_fixtures.py bulk-tokens --rows N   N access + N refresh token rows, half expired
+    python bench/signet_fixtures.py queries --scenario 1 --fixtures FILE   the SQL one request runs
 
 The environment is the benchmark server's (DATABASE_URL and the rest), so the rows land where the
 gunicorn workers read them. Codes are minted as DOT Grant rows (oidc.AuthorizationCode) exactly as
@@ -210,6 +211,59 @@ def bulk_tokens(*, rows):
             cursor.execute(f"ANALYZE {model._meta.db_table}")
 
 
+def queries(*, scenario, fixtures_path):
+    """Print the SQL one request of a scenario runs (after one unmeasured request warms the process)."""
+    import base64
+
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+
+    f = json.loads(Path(fixtures_path).read_text())
+    http = Client(HTTP_HOST="127.0.0.1")
+    token_path = reverse("oauth2_provider:token")
+
+    def basic(creds):
+        raw = f"{creds['client_id']}:{creds['client_secret']}".encode()
+        return {"HTTP_AUTHORIZATION": "Basic " + base64.b64encode(raw).decode()}
+
+    def mint_code():
+        out = Path(fixtures_path).with_name("queries-code.txt")
+        codes(n=1, out=out, user_id=f["user_id"])
+        return out.read_text().split()[0]
+
+    def exchange():
+        body = {
+            "grant_type": "authorization_code",
+            "code": mint_code(),
+            "redirect_uri": f["redirect_uri"],
+            "code_verifier": f["code_verifier"],
+        }
+        return lambda: http.post(token_path, body, **basic(f["rp"]))
+
+    def refresh():
+        token = exchange()().json()["refresh_token"]
+        body = {"grant_type": "refresh_token", "refresh_token": token}
+        return lambda: http.post(token_path, body, **basic(f["rp"]))
+
+    def userinfo():
+        token = exchange()().json()["access_token"]
+        return lambda: http.get(reverse("oauth2_provider:user-info"), HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    def client_credentials():
+        return lambda: http.post(token_path, {"grant_type": "client_credentials"}, **basic(f["cc"]))
+
+    build = {"1": client_credentials, "2": exchange, "3": refresh, "5": userinfo}[scenario]
+    build()()  # warm: keys decrypted, caches filled
+    send = build()
+    with CaptureQueriesContext(connection) as captured:
+        response = send()
+    print(f"scenario {scenario}: HTTP {response.status_code}, {len(captured)} SQL statements per request")
+    for query in captured.captured_queries:
+        print(f"  {query['sql'][:160]}")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -226,6 +280,9 @@ def main(argv=None):
     sub.add_parser("truncate-tokens")
     p = sub.add_parser("bulk-tokens")
     p.add_argument("--rows", type=int, required=True)
+    p = sub.add_parser("queries")
+    p.add_argument("--scenario", required=True, choices=["1", "2", "3", "5"])
+    p.add_argument("--fixtures", required=True)
     args = parser.parse_args(argv)
 
     import django
@@ -239,6 +296,8 @@ def main(argv=None):
         truncate_tokens()
     elif args.cmd == "bulk-tokens":
         bulk_tokens(rows=args.rows)
+    elif args.cmd == "queries":
+        queries(scenario=args.scenario, fixtures_path=args.fixtures)
 
 
 if __name__ == "__main__":
