@@ -218,3 +218,41 @@ def test_without_client_credentials_the_sign_in_explains_itself(sample_api):
 
     assert re.search(r"set <code>RESOURCE_CLIENT_ID</code>", page.text)
     assert login.status_code == 503
+
+
+def redis_unavailable():
+    import socket
+
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=1).close()
+    except OSError as e:
+        return f"no Redis on 127.0.0.1:6379 ({e})"
+    return None
+
+
+@pytest.mark.skipif(redis_unavailable() is not None, reason=str(redis_unavailable()))
+def test_instances_sharing_redis_share_the_sign_in(issuer, sample_api_factory, browser, user):
+    # docker-compose runs several workers: a sign-in started on one must complete on another.
+    from provider.oidc.services import client_create
+
+    shared = {
+        "RESOURCE_CLIENT_ID": RP_CLIENT_ID,
+        "RESOURCE_CLIENT_SECRET": RP_SECRET,
+        "RESOURCE_CACHE_URL": "redis://127.0.0.1:6379/14",
+    }
+    first, second = sample_api_factory(**shared), sample_api_factory(**shared)
+    client_create(
+        name="Sample app",
+        client_type="confidential",
+        grant="authorization-code",
+        client_id=RP_CLIENT_ID,
+        secret=RP_SECRET,
+        redirect_uris=[f"{first.url}/rp/callback/"],
+        audiences=[AUDIENCE],
+    )
+    callback_url = at_provider(browser, start(browser, first), user)
+
+    done = back_at_rp(browser, callback_url.replace(first.url, second.url))
+
+    assert done.status_code == 302, done.text
+    assert "Signed in as <strong>Alice Liddell</strong>" in home(browser, first).text
