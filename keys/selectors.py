@@ -7,6 +7,7 @@ instance signs with the new key within SIGNET_KEY_RELOAD_SECONDS. The same check
 schedule (key_maintain) when this process's view of the ring says it is due: no cron needed.
 """
 
+import logging
 import threading
 import time
 from contextlib import contextmanager
@@ -14,11 +15,12 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection
 
 from . import clock, crypto
 from .models import KeyRingLock, SigningKey
 
+log = logging.getLogger("signet.keys")
 State = SigningKey.State
 PUBLISHED_STATES = (State.NEXT, State.ACTIVE, State.RETIRED)
 # An unknown kid forces a reload at most this often, so made-up kids cannot hammer the database.
@@ -155,18 +157,30 @@ def keyring(*, now=None, force=False):
         if force or version != _cache.version:
             _load(version)
         now = now or clock.now()
-        if _needs_maintenance(_cache.keys, now):
-            from .services import key_maintain
-
-            key_maintain(now=now)
-            _load(_ring_version())
-            if connection.in_atomic_block:
-                # Our changes commit or roll back with the caller's transaction: check the version
-                # again on the next call instead of trusting these keys for a whole reload interval.
-                _cache.checked_at = NEVER
-                return _cache.keys
+        if _needs_maintenance(_cache.keys, now) and not _maintain(now):
+            _cache.checked_at = NEVER
+            return _cache.keys
         _cache.checked_at = time.monotonic()
         return _cache.keys
+
+
+def _maintain(now):
+    """Run the schedule and reload. Returns whether the result can be trusted for a whole interval."""
+    from .services import key_maintain
+
+    try:
+        key_maintain(now=now)
+    except (DatabaseError, crypto.KeyDecryptionError):
+        if not any(k.state == State.ACTIVE for k in _cache.keys.values()):
+            raise  # nothing to sign with: the caller must know
+        # A due rotation or purge failed (read-only replica, lock timeout...): keep serving the
+        # current keys, which are still valid, and try again at the next check.
+        log.exception("signing-key maintenance failed; serving the current keys")
+        return True
+    _load(_ring_version())
+    # Inside the caller's transaction our changes commit or roll back with it: check the version
+    # again on the next call instead of trusting these keys for a whole reload interval.
+    return not connection.in_atomic_block
 
 
 def reset_cache():

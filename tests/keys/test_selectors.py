@@ -1,7 +1,7 @@
 """keys/selectors.py: the per-process key cache, its reloads, the lazy schedule and kid lookups."""
 
 import pytest
-from django.db import transaction
+from django.db import DatabaseError, transaction
 
 from keys import crypto, selectors, services
 from keys.models import SigningKey
@@ -170,3 +170,28 @@ def test_jwks_document_holds_public_members_only():
     selectors.invalidate()
     for jwk in selectors.jwks_document()["keys"]:
         assert set(jwk) == set(crypto.PUBLIC_MEMBERS)
+
+
+def test_a_failing_scheduled_rotation_keeps_the_current_keys_serving(clock, preset, monkeypatch, caplog):
+    preset(RELOAD_EVERY_CALL, SHORT_SCHEDULE)
+    current = warm().kid
+    clock.advance(days=2)  # a rotation is due...
+
+    def unavailable(**kwargs):
+        raise DatabaseError("the database is read-only")  # ...and cannot happen right now
+
+    working = services.key_maintain
+    monkeypatch.setattr(services, "key_maintain", unavailable)
+    assert selectors.active_signing_key().kid == current
+    assert "maintenance failed" in caplog.text
+    monkeypatch.setattr(services, "key_maintain", working)
+    assert selectors.active_signing_key().kid != current  # and it happens at the next check
+
+
+def test_with_no_key_at_all_a_failing_maintenance_is_an_error(monkeypatch):
+    def unavailable(**kwargs):
+        raise DatabaseError("the database is read-only")
+
+    monkeypatch.setattr(services, "key_maintain", unavailable)
+    with pytest.raises(DatabaseError):
+        selectors.active_signing_key()
