@@ -1,6 +1,7 @@
 """The sample API is its own project: it imports nothing of the provider and checks its settings."""
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -89,3 +90,15 @@ def test_the_openapi_description_lists_the_endpoints_and_the_bearer_scheme(sampl
     assert schema["components"]["securitySchemes"]["signetAccessToken"]["scheme"] == "bearer"
     assert schema["paths"]["/notes/"]["post"]["security"] == [{"signetAccessToken": []}]
     assert "403" in schema["paths"]["/me/"]["get"]["responses"]
+
+
+def test_every_variable_the_settings_read_is_documented():
+    source = (ROOT / "sample_api" / "settings.py").read_text()
+    read = set(re.findall(r'env(?:\.\w+)?\(\s*"([A-Z_][A-Z0-9_]*)"', source))
+    read |= set(re.findall(r'_required\(\s*"([A-Z_][A-Z0-9_]*)"', source))
+    readme = (ROOT / "README.md").read_text()
+    table = readme[readme.index("## The sample API") :].split("\n## ", 1)[0]
+    example = (ROOT / ".env.example").read_text()
+    assert len(read) > 10, "the pattern found too few variables: the test itself is broken"
+    assert {name for name in read if f"`{name}`" not in table} == set()
+    assert {name for name in read if name.startswith("RESOURCE_") and name not in example} == set()
