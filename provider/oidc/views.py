@@ -164,6 +164,12 @@ class AuthorizeView(dot_views.AuthorizationView):
             auth_time=session_auth_time(request),
         ):
             return self._log_in_then_continue(credentials)
+        if "approval_prompt" in request.GET:
+            # DOT's approval_prompt=auto approves whenever a live token covers the scopes, which
+            # would bypass prompt=consent; Signet remembers consent in its Consent table only.
+            # (oauthlib reads the raw query string, not request.GET: the request itself is unchanged.)
+            request.GET = request.GET.copy()
+            del request.GET["approval_prompt"]
         return super().get(request, *args, **kwargs)
 
     def handle_prompt_login(self):

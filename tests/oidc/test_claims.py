@@ -122,3 +122,25 @@ def test_a_malformed_claims_parameter_is_invalid_request(flow, claims):
     params = flow.at_relying_party(flow.authorize(claims=claims))
     assert params["error"] == "invalid_request"
     assert "claims" in params["error_description"]
+
+
+def test_auth_time_is_this_browser_sessions_not_the_users_last_login(flow, user, other_browser):
+    from tests.oidc.flows import age_authentication
+
+    flow.tokens()
+    aged = age_authentication(flow.browser, 300)
+    other = type(flow)(issuer=flow.issuer, browser=other_browser, client=flow.client, secret=flow.secret)
+    other.tokens()  # the same user signs in elsewhere: user.last_login moves, this session does not
+    params = flow.at_relying_party(flow.authorize(prompt="none"))
+    assert flow.id_token_claims(flow.exchange(params["code"]).json()["id_token"])["auth_time"] == aged
+
+
+def test_an_id_token_from_a_refresh_keeps_the_sign_ins_auth_time_and_sid(flow, user):
+    tokens = flow.tokens(scope="openid offline_access")
+    first = flow.id_token_claims(tokens["id_token"])
+    refreshed = flow.refresh(tokens["refresh_token"])
+    assert refreshed.status_code == 200, refreshed.text
+    again = flow.id_token_claims(refreshed.json()["id_token"], nonce=None)
+    assert again["sub"] == first["sub"]
+    assert again["auth_time"] == first["auth_time"]
+    assert again["sid"] == first["sid"]

@@ -93,6 +93,10 @@ def test_revoking_a_consent_revokes_the_clients_refresh_tokens_and_asks_again(fl
     assert response.status_code == 200
     assert "Example RP" not in response.text
 
+    from oauth2_provider.models import get_refresh_token_model
+
+    live = get_refresh_token_model().objects.filter(application=flow.client, revoked__isnull=True)
+    assert not live.exists()
     refreshed = flow.refresh(tokens["refresh_token"])
     assert refreshed.status_code == 400 and refreshed.json()["error"] == "invalid_grant"
     assert flow.userinfo(tokens["access_token"]).status_code == 401
@@ -120,3 +124,8 @@ def test_revoking_someone_elses_client_id_changes_nothing_of_theirs(flow, user, 
     other_browser.submit(page)  # bob revokes his own consent for the same client
     assert Consent.objects.filter(user=user, client=flow.client).exists()
     assert not Consent.objects.filter(user=bob, client=flow.client).exists()
+
+
+def test_dots_approval_prompt_auto_does_not_bypass_prompt_consent(flow, user):
+    flow.tokens()  # a live access token for these scopes exists
+    assert is_consent_page(flow.authorize(prompt="consent", approval_prompt="auto"))
