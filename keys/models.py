@@ -26,7 +26,7 @@ class SigningKey(models.Model):
     # Set at retirement: the last moment a token this key signed can still be valid (see
     # services.retention_seconds). Until then the key stays in the JWKS; after it, it is purged.
     retain_until = models.DateTimeField(null=True, blank=True)
-    # Bumped on every state change: workers compare it to decide whether to reload.
+    # When the row last changed (workers reload on KeyRingLock.version, not on this).
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
