@@ -1,11 +1,11 @@
-"""`./dev bench --profile 1|2|3|5`: where Signet's CPU goes on one endpoint, in ms of CPU per request.
+"""`./dev bench --profile 1|2|3|4a|4c|5`: where Signet's CPU goes on one endpoint, in ms CPU per request.
 
 Starts Signet alone (one gunicorn worker, so one process holds every sample), drives the scenario's
 load with wrk and samples the worker with py-spy (the `bench` extra) at the same time. Only threads
 that are not waiting count (samples ending in a database, Redis or socket wait are dropped), so
 samples / rate / requests served ≈ CPU ms per request; the sum is printed next to /proc's figure for
 the same window. Prints the top functions by inclusive and by
-self time, and self time grouped by package. Raw stacks: bench/results/profile-<scenario>.txt.
+self time, and self time grouped by package. Raw stacks: bench/results/profile/profile-<scenario>.txt.
 """
 
 import shutil
@@ -122,15 +122,18 @@ def main(run, args):
     if scenario not in bench_run.PREPARERS:
         sys.exit(f"--profile takes one of {', '.join(bench_run.PREPARERS)}")
     py_spy = ensure_py_spy()
+    # Its own database and files, so a profile can run while a benchmark does.
+    run.workdir = bench_run.RESULTS / "profile"
+    run.workdir.mkdir(parents=True, exist_ok=True)
     signet = Signet(
-        workdir=bench_run.RESULTS,
-        dbname=args.db,
+        workdir=run.workdir,
+        dbname=f"{args.db}_profile",
         workers=1,
         threads=args.threads,
         redis_url=args.redis_url,
     )
     run.signet = signet
-    raw = bench_run.RESULTS / f"profile-{scenario}.txt"
+    raw = run.workdir / f"profile-{scenario}.txt"
     try:
         signet.prepare()
         signet.start()
@@ -164,9 +167,10 @@ def main(run, args):
         _, err = spy.communicate(timeout=args.profile_seconds + 60)
         if spy.returncode != 0 or not raw.exists():
             sys.exit(f"py-spy failed: {err.strip()[-1000:]}")
-        sql = signet.fixture(
-            "queries", "--scenario", scenario, "--fixtures", str(bench_run.RESULTS / "signet-fixtures.json")
-        )
+        sql = ""
+        if scenario in ("1", "2", "3", "5"):
+            fixtures = str(run.workdir / "signet-fixtures.json")
+            sql = signet.fixture("queries", "--scenario", scenario, "--fixtures", fixtures)
     finally:
         signet.stop()
         if not args.keep:

@@ -197,7 +197,27 @@ def userinfo_preparer(run):
     return prepare
 
 
-PREPARERS = {"1": cc_preparer, "2": code_preparer, "3": refresh_preparer, "5": userinfo_preparer}
+def get_preparer(endpoint):
+    def factory(run):
+        def prepare(server, seconds):
+            if endpoint == "discovery":
+                return {"path": "/.well-known/openid-configuration"}
+            return {"path": server.path(endpoint)}
+
+        return prepare
+
+    return factory
+
+
+# What --profile can drive (scenario 4's GETs without If-None-Match).
+PREPARERS = {
+    "1": cc_preparer,
+    "2": code_preparer,
+    "3": refresh_preparer,
+    "4a": get_preparer("discovery"),
+    "4c": get_preparer("jwks_uri"),
+    "5": userinfo_preparer,
+}
 
 
 def scenario_1(run):
@@ -587,7 +607,7 @@ def parse_args(argv):
     parser.add_argument(
         "--profile",
         metavar="SCENARIO",
-        help="instead of benchmarking, profile Signet's token endpoint under scenario 1, 2 or 3 with py-spy",
+        help="instead of benchmarking, profile Signet under scenario 1, 2, 3, 4a, 4c or 5 with py-spy",
     )
     parser.add_argument("--profile-seconds", type=float, default=20)
     args = parser.parse_args(argv)
