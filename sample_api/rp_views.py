@@ -14,6 +14,7 @@
 import base64
 import hashlib
 import hmac
+import json
 import logging
 import secrets
 import time
@@ -71,7 +72,7 @@ def _call_me(request, access_token):
     except requests.RequestException as e:
         return {"status": None, "body": f"request failed: {e.__class__.__name__}"}
     try:
-        body = response.json()
+        body = json.dumps(response.json(), indent=2)
     except ValueError:
         body = response.text[:500]
     return {

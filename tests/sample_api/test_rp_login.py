@@ -110,7 +110,7 @@ def test_sign_in_end_to_end(issuer, rp, browser, user):
     assert f'<code id="sub">{user.pk}</code>' in page.text
     # The page's call to /me/ with the session's access token succeeded and saw this user.
     assert '<strong id="me-status">200</strong>' in page.text
-    assert f"&#x27;sub&#x27;: &#x27;{user.pk}&#x27;" in page.text
+    assert f"&quot;sub&quot;: &quot;{user.pk}&quot;" in page.text
     # Tokens stay server-side: no JWT in any URL of the flow, nor in the page.
     for url in (authorize_url, callback_url, done.headers["Location"]):
         assert "eyJ" not in url
