@@ -1,0 +1,139 @@
+"""A whole session (failed and good sign-in, consent, token, refresh, userinfo, logout) leaves the
+expected audit trail, and neither the audit rows nor any log line carries a secret."""
+
+import io
+import json
+import logging
+import secrets
+
+import pytest
+import requests
+
+from keys.selectors import active_signing_key
+from provider.audit.models import AuditEvent
+from provider.logging import JsonFormatter
+from tests.conftest import PASSWORD, POST_LOGOUT_URI, REDIRECT_URI
+from tests.support.browser import forms, pkce_pair, query
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+WRONG_PASSWORD = "Tr0ub4dor&3-not-it"
+
+
+@pytest.fixture
+def captured_logs():
+    """Every log line the run writes, formatted exactly as production writes them."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    raw = []
+    handler.addFilter(lambda record: raw.append(record.getMessage()) or True)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    yield stream, raw
+    root.removeHandler(handler)
+
+
+def run_session(issuer, browser, user, client, secret):
+    verifier, challenge = pkce_pair()
+    state = secrets.token_urlsafe(12)
+    page = browser.get(
+        "/authorize",
+        params={
+            "response_type": "code",
+            "client_id": client.client_id,
+            "redirect_uri": REDIRECT_URI,
+            "scope": "openid email offline_access",
+            "state": state,
+            "nonce": secrets.token_urlsafe(8),
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+            "prompt": "consent",
+        },
+    )
+    page = browser.login(page, user.email, WRONG_PASSWORD)
+    page = browser.login(page, user.email, PASSWORD)
+    code = query(browser.consent(page).headers["Location"])["code"]
+    tokens = requests.post(
+        f"{issuer}/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": REDIRECT_URI,
+            "code_verifier": verifier,
+        },
+        auth=(client.client_id, secret),
+        timeout=10,
+    ).json()
+    refreshed = requests.post(
+        f"{issuer}/token",
+        data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+        auth=(client.client_id, secret),
+        timeout=10,
+    ).json()
+    assert "access_token" in refreshed, refreshed
+    info = requests.get(
+        f"{issuer}/userinfo", headers={"Authorization": f"Bearer {refreshed['access_token']}"}, timeout=10
+    )
+    assert info.status_code == 200
+    logout = browser.get(
+        "/logout",
+        params={
+            "id_token_hint": tokens["id_token"],
+            "post_logout_redirect_uri": POST_LOGOUT_URI,
+            "state": state,
+        },
+    )
+    if logout.status_code == 200 and forms(logout.text):  # a confirmation page: confirm it
+        logout = browser.submit(logout, button="allow")
+    assert logout.headers.get("Location", "").startswith(POST_LOGOUT_URI), logout.status_code
+    secrets_seen = [
+        PASSWORD,
+        WRONG_PASSWORD,
+        secret,
+        code,
+        verifier,
+        tokens["access_token"],
+        tokens["refresh_token"],
+        tokens["id_token"],
+        refreshed["access_token"],
+        refreshed["refresh_token"],
+        browser.http.cookies.get("csrftoken") or "csrf-cookie-absent",
+    ]
+    return secrets_seen
+
+
+def test_a_whole_session_is_audited_without_secrets(issuer, browser, user, rp_client, captured_logs):
+    client, secret = rp_client
+    stream, raw = captured_logs
+    secrets_seen = run_session(issuer, browser, user, client, secret)
+
+    events = list(AuditEvent.objects.order_by("created_at", "id").values_list("event", flat=True))
+    expected = [
+        "login.failed",
+        "login.succeeded",
+        "consent.granted",
+        "token.issued",
+        "token.issued",
+        "logout",
+    ]
+    assert [e for e in events if e in set(expected)] == expected, events
+    issued = AuditEvent.objects.filter(event="token.issued").order_by("id")
+    assert [e.data["grant_type"] for e in issued] == ["authorization_code", "refresh_token"]
+    assert all(e.client_id == client.client_id and e.actor == str(user.pk) for e in issued)
+    login = AuditEvent.objects.get(event="login.succeeded")
+    assert login.client_id == client.client_id and login.ip_address == "127.0.0.1" and login.request_id
+
+    output = stream.getvalue()
+    lines = [json.loads(line) for line in output.splitlines()]
+    assert {line["logger"] for line in lines} >= {"signet.audit", "signet.request"}
+    assert any(line.get("audit", {}).get("event") == "token.issued" for line in lines)
+    # The key that signed this session's tokens: none of its private members may appear.
+    private = active_signing_key().private_jwk.export(private_key=True, as_dict=True)
+    secrets_seen += [private[m] for m in ("d", "p", "q", "dp", "dq", "qi")]
+    rows = json.dumps(list(AuditEvent.objects.values()), default=str)
+    for value in secrets_seen:
+        assert value not in output, "a secret reached the log output"
+        assert value not in "\n".join(raw), "a secret was handed to a logger (masking hid it)"
+        assert value not in rows, "a secret reached an audit row"
+    assert "PRIVATE KEY" not in output
