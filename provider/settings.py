@@ -332,7 +332,8 @@ REST_FRAMEWORK = {
 }
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
-LOG_FORMAT = env.str("LOG_FORMAT", default="json")  # json: one object per line; text: for development
+# json: one object per line (production); text: readable lines (the default under DEBUG).
+LOG_FORMAT = env.str("LOG_FORMAT", default="text" if DEBUG else "json")
 if LOG_FORMAT not in ("json", "text"):
     raise ImproperlyConfigured("LOG_FORMAT must be json or text.")
 # Servers log to stdout; manage.py commands default to stderr so their own output stays parseable.
