@@ -1,9 +1,18 @@
-"""Liveness and readiness probes."""
+"""Liveness and readiness probes, and the answer given while the database is unreachable."""
+
+import logging
+import sys
 
 from django.core.cache import cache
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, InterfaceError, OperationalError, connection
 from django.http import JsonResponse
+from django.views import defaults
 from django.views.decorators.cache import never_cache
+
+log = logging.getLogger("signet.health")
+
+# Seconds a client is asked to wait before retrying during a database outage.
+OUTAGE_RETRY_AFTER = 5
 
 
 @never_cache
@@ -42,3 +51,27 @@ def readyz(request):
     return JsonResponse(
         {"status": "ready" if ready else "unavailable", "checks": checks}, status=200 if ready else 503
     )
+
+
+def server_error(request, *args, **kwargs):
+    """handler500: an unreachable database is an outage, not a bug: 503 with a JSON body at once
+    (so clients and load balancers retry elsewhere), and every request recovers by itself once the
+    database is back (Django reconnects per request). Any other error keeps Django's plain 500 page.
+
+    Django calls this for an exception raised anywhere in a request (views and middleware), inside
+    its `except` block, so the exception is still in sys.exc_info().
+    """
+    error = sys.exc_info()[1]
+    if not isinstance(error, OperationalError | InterfaceError):
+        return defaults.server_error(request, *args, **kwargs)
+    log.warning("database unreachable: answered 503", extra={"fields": {"error": type(error).__name__}})
+    response = JsonResponse(
+        {
+            "error": "temporarily_unavailable",
+            "error_description": "The service is temporarily unavailable. Retry shortly.",
+        },
+        status=503,
+    )
+    response["Retry-After"] = str(OUTAGE_RETRY_AFTER)
+    response["Cache-Control"] = "no-store"
+    return response

@@ -3,6 +3,9 @@ from django.urls import include, path
 
 from . import health
 
+# A database outage answers 503 with a JSON body; any other error keeps the plain 500 page.
+handler500 = health.server_error
+
 admin.site.site_header = "Signet administration"
 admin.site.site_title = "Signet admin"
 
