@@ -1,0 +1,54 @@
+import itertools
+import json
+
+import pytest
+
+from .deployment import Deployment, Template
+from .stack import PostgresServer, postgres_available
+
+_names = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """A private PostgreSQL cluster the tests may stop and restart (never the machine's shared one)."""
+    if not postgres_available():
+        pytest.skip("PostgreSQL server binaries (/usr/lib/postgresql/*/bin) are not installed")
+    server = PostgresServer()
+    server.start()
+    yield server
+    server.destroy()
+
+
+@pytest.fixture(scope="session")
+def template(pg_cluster):
+    built = Template.build(pg_cluster)
+    yield built
+    built.destroy()
+
+
+@pytest.fixture
+def deploy(template):
+    """Start a deployment from a fresh copy of the template: `deploy(instances=2, with_redis=True, …)`."""
+    started = []
+
+    def start(**kwargs):
+        deployment = Deployment(template=template, dbname=f"signet_rel_{next(_names)}", **kwargs)
+        started.append(deployment)
+        if not template.pg.is_running():
+            template.pg.start()
+        return deployment.start()
+
+    yield start
+    for deployment in started:
+        deployment.stop()
+
+
+@pytest.fixture
+def figures(request):
+    """Print a run's figures as one JSON line (the soak command shows them; CI keeps them in its log)."""
+
+    def emit(name, data):
+        print(f"\nFIGURES {request.node.name} {name}: {json.dumps(data, sort_keys=True, default=str)}")
+
+    return emit
