@@ -146,7 +146,18 @@ LOGOUT_REDIRECT_URL = "accounts:login"
 
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 12)
 _https_issuer = OIDC_ISSUER.startswith("https://")
-_secure_cookies = env.bool("SIGNET_SECURE_COOKIES", default=_https_issuer)
+
+
+def _flag(value, default):
+    """A boolean whose default depends on other settings: empty (as .env.example leaves it) is the default.
+
+    env.bool would read an empty value as false, so a copied .env.example would turn secure cookies
+    and the https redirect off for an https issuer.
+    """
+    return default if not value.strip() else env.parse_value(value.strip(), bool)
+
+
+_secure_cookies = _flag(env.str("SIGNET_SECURE_COOKIES", default=""), _https_issuer)
 SESSION_COOKIE_SECURE = _secure_cookies
 CSRF_COOKIE_SECURE = _secure_cookies
 SESSION_COOKIE_HTTPONLY = True
@@ -162,7 +173,7 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 SECURE_HSTS_SECONDS = env.int("SIGNET_HSTS_SECONDS", default=60 * 60 * 24 * 365 if _https_issuer else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SIGNET_HSTS_INCLUDE_SUBDOMAINS", default=True)
 SECURE_HSTS_PRELOAD = env.bool("SIGNET_HSTS_PRELOAD", default=False)
-SECURE_SSL_REDIRECT = env.bool("SIGNET_SSL_REDIRECT", default=_https_issuer)
+SECURE_SSL_REDIRECT = _flag(env.str("SIGNET_SSL_REDIRECT", default=""), _https_issuer)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 # Behind a TLS-terminating proxy that sets X-Forwarded-Proto (and strips it from clients).
 if env.bool("SIGNET_TRUST_X_FORWARDED_PROTO", default=False):
@@ -269,7 +280,7 @@ OAUTH2_PROVIDER_GRANT_MODEL = "oidc.AuthorizationCode"
 # DOT's own model, named so migrations can point a foreign key at it (swappable dependency).
 OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"
 
-SIGNET_HTTP_REDIRECT_URIS = env.bool("SIGNET_HTTP_REDIRECT_URIS", default=DEBUG)
+SIGNET_HTTP_REDIRECT_URIS = _flag(env.str("SIGNET_HTTP_REDIRECT_URIS", default=""), DEBUG)
 
 SIGNET_SCOPES = {
     "openid": "Sign you in",

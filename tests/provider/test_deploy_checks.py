@@ -91,3 +91,12 @@ def test_http_issuer_in_development_keeps_plain_cookies():
     result = run(["-c", SHOW], DEBUG="true", OIDC_ISSUER="http://127.0.0.1:8000")
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["0", "False", "False", "False", "['https',", "'http']"]
+
+
+def test_empty_flags_as_in_env_example_mean_their_defaults():
+    empty = {"SIGNET_SECURE_COOKIES": "", "SIGNET_SSL_REDIRECT": "", "SIGNET_HTTP_REDIRECT_URIS": ""}
+    result = run(["-c", SHOW], **empty)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["31536000", "True", "True", "True", "['https']"]
+    explicit = run(["-c", SHOW], SIGNET_SECURE_COOKIES="false", SIGNET_SSL_REDIRECT="0")
+    assert explicit.stdout.split()[1:4] == ["False", "False", "False"]
