@@ -45,10 +45,11 @@ def deploy(template):
 
 
 @pytest.fixture
-def figures(request):
-    """Print a run's figures as one JSON line (the soak command shows them; CI keeps them in its log)."""
+def figures(request, capsys):
+    """Print a run's figures as one JSON line, past pytest's capture (the soak's report; CI's log)."""
 
     def emit(name, data):
-        print(f"\nFIGURES {request.node.name} {name}: {json.dumps(data, sort_keys=True, default=str)}")
+        with capsys.disabled():
+            print(f"\nFIGURES {request.node.name} {name}: {json.dumps(data, sort_keys=True, default=str)}")
 
     return emit
