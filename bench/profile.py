@@ -1,11 +1,11 @@
 """`./dev bench --profile 1|2|3|4a|4c|5`: where Signet's CPU goes on one endpoint, in ms CPU per request.
 
-Starts Signet alone (one gunicorn worker, so one process holds every sample), drives the scenario's
-load with wrk and samples the worker with py-spy (the `bench` extra) at the same time. Only threads
-that are not waiting count (samples ending in a database, Redis or socket wait are dropped), so
-samples / rate / requests served ≈ CPU ms per request; the sum is printed next to /proc's figure for
-the same window. Prints the top functions by inclusive and by
-self time, and self time grouped by package. Raw stacks: bench/results/profile/profile-<scenario>.txt.
+Starts Signet alone (one gunicorn worker with one thread, so one thread holds every sample), drives
+the scenario's load with wrk and samples the worker with py-spy (the `bench` extra) at the same time.
+Samples ending in a database, Redis or socket wait are dropped, so samples / rate / requests served
+≈ CPU ms per request; the sum is printed next to /proc's figure for the same window. Prints self time
+by package, the top functions by inclusive and by self time, and the SQL one request runs.
+Raw stacks: bench/results/profile/profile-<scenario>.txt.
 """
 
 import shutil
@@ -128,8 +128,10 @@ def main(run, args):
     signet = Signet(
         workdir=run.workdir,
         dbname=f"{args.db}_profile",
+        # One worker with one thread: every sample is that thread, and no sample is a thread queueing
+        # for the logging lock or the GIL behind another (which py-spy would count as busy).
         workers=1,
-        threads=args.threads,
+        threads=1,
         redis_url=args.redis_url,
     )
     run.signet = signet
@@ -191,6 +193,7 @@ def main(run, args):
     print("\ntop functions, self (ms CPU per request):")
     for key, samples in self_time.most_common(25):
         print(f"  {ms(samples):6.3f}  {key}")
-    print(f"\n{sql}")
+    # The provider's JSON log lines share stdout with the listing.
+    print("\n" + "\n".join(line for line in sql.splitlines() if not line.startswith("{")))
     print(f"raw stacks: {raw}")
     return 0

@@ -1,0 +1,117 @@
+"""Token endpoint cost, in process (no HTTP server): client_credentials and refresh rotation.
+
+    psql -h 127.0.0.1 -U postgres -c "CREATE DATABASE signet_bench_tokens"
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/signet_bench_tokens \\
+        .venv/bin/python bench/token_cost.py --requests 300
+
+Drives /token through Django's test client, so the figures are Signet's own work per request (client
+authentication, validation, one RS256 signature, the database writes) without a server or network.
+Prints wall and CPU milliseconds per request; asserts nothing.
+"""
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "provider.settings")
+os.environ.setdefault("DEBUG", "true")
+os.environ.setdefault("ALLOWED_HOSTS", "testserver")
+
+
+def measure(label, n, call):
+    call()  # warm: key decryption, imports, connections
+    wall, cpu = time.perf_counter(), time.process_time()
+    for _ in range(n):
+        call()
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    print(f"{label:34} {wall / n * 1000:7.2f} ms wall  {cpu / n * 1000:7.2f} ms CPU  per request (n={n})")
+
+
+def main():
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--requests", type=int, default=300)
+    args = parser.parse_args()
+
+    import logging
+
+    import django
+
+    django.setup()
+    logging.disable(logging.INFO)
+    from django.core.management import call_command
+    from django.test import Client as HttpClient
+
+    from accounts.models import User
+    from keys.selectors import active_signing_key
+    from provider.oidc.models import Client
+    from provider.oidc.services import client_create
+
+    call_command("migrate", verbosity=0)
+    call_command("keys", "ensure", verbosity=0)
+    active_signing_key()
+    Client.objects.filter(name__startswith="bench-cost").delete()
+    User.objects.filter(email="bench-cost@example.com").delete()
+    user = User.objects.create_user("bench-cost@example.com", "bench-cost-password-1")
+    service, service_secret = client_create(
+        name="bench-cost cc",
+        client_type="confidential",
+        grant="client-credentials",
+        audiences=["https://api"],
+    )
+    login, login_secret = client_create(
+        name="bench-cost login", client_type="confidential", grant="password", audiences=["https://api"]
+    )
+    http = HttpClient()
+
+    def client_credentials():
+        response = http.post(
+            "/token",
+            {
+                "grant_type": "client_credentials",
+                "client_id": service.client_id,
+                "client_secret": service_secret,
+            },
+        )
+        assert response.status_code == 200, response.content
+
+    measure("client_credentials", args.requests, client_credentials)
+
+    first = http.post(
+        "/token",
+        {
+            "grant_type": "password",
+            "username": user.email,
+            "password": "bench-cost-password-1",
+            "client_id": login.client_id,
+            "client_secret": login_secret,
+        },
+    ).json()
+    state = {"refresh_token": first["refresh_token"]}
+
+    def rotate():
+        response = http.post(
+            "/token",
+            {
+                "grant_type": "refresh_token",
+                "refresh_token": state["refresh_token"],
+                "client_id": login.client_id,
+                "client_secret": login_secret,
+            },
+        )
+        assert response.status_code == 200, response.content
+        state["refresh_token"] = response.json()["refresh_token"]
+
+    measure("refresh_token (rotation)", args.requests, rotate)
+    service.delete()
+    login.delete()
+    user.delete()
+
+
+if __name__ == "__main__":
+    main()
