@@ -68,16 +68,16 @@ def test_a_token_issued_in_the_future_is_rejected(issuer, verify):
         verify(at(issuer), now=T - 31)
 
 
-@pytest.mark.parametrize("claim", ["iss", "sub", "aud", "exp", "iat", "jti", "client_id"])
-def test_every_rfc9068_claim_is_required(issuer, verify, claim):
-    with pytest.raises(InvalidToken, match=f"lacks the {claim} claim"):
-        verify(at(issuer, **{claim: None}))
+def test_every_rfc9068_claim_is_required(issuer, verify):
+    for claim in ["iss", "sub", "aud", "exp", "iat", "jti", "client_id"]:
+        with pytest.raises(InvalidToken, match=f"lacks the {claim} claim"):
+            verify(at(issuer, **{claim: None}))
 
 
-@pytest.mark.parametrize("claims", [{"exp": "soon"}, {"exp": True}, {"scope": ["a"]}, {"sub": 42}])
-def test_claims_of_the_wrong_type_are_rejected(issuer, verify, claims):
-    with pytest.raises(InvalidToken):
-        verify(at(issuer, **claims))
+def test_claims_of_the_wrong_type_are_rejected(issuer, verify):
+    for claims in [{"exp": "soon"}, {"exp": True}, {"scope": ["a"]}, {"sub": 42}]:
+        with pytest.raises(InvalidToken):
+            verify(at(issuer, **claims))
 
 
 def test_an_overlong_token_is_rejected_before_any_parsing(verify):
