@@ -89,6 +89,7 @@ class JWKSClient:
         self._etag = None
         self._fresh_until = float("-inf")  # when the cached set must be revalidated
         self._last_forced = float("-inf")  # last refetch caused by an unknown kid
+        self._failed_at = float("-inf")  # last failed first fetch (nothing cached yet)
 
     # --- discovery -------------------------------------------------------------------------
 
@@ -146,11 +147,13 @@ class JWKSClient:
             self._metadata_fresh_until = now + self.cooldown
             return self._metadata
         # OpenID Connect Discovery 4.3: the document must name exactly the issuer we trust.
-        if document.get("issuer") != self.issuer or not isinstance(document.get("jwks_uri"), str):
+        if document.get("issuer") != self.issuer:
             raise KeysUnavailable(
                 f"discovery at {self.discovery_url} names issuer {document.get('issuer')!r}, "
                 f"expected {self.issuer!r}"
             )
+        if not isinstance(document.get("jwks_uri"), str):
+            raise KeysUnavailable(f"discovery at {self.discovery_url} has no jwks_uri")
         self._metadata = document
         # Discovery rarely changes: keep it as long as the longest key-set lifetime.
         self._metadata_fresh_until = now + self.max_ttl
@@ -190,6 +193,10 @@ class JWKSClient:
             if self._keys is not None and not still_needed():
                 return self._keys
             now = self.clock()
+            if self._keys is None and now - self._failed_at < self.cooldown:
+                # Nothing to serve and the provider just failed us: answer at once rather than make
+                # every request wait for another timeout.
+                raise KeysUnavailable("the provider's keys are unavailable; retrying after the cooldown")
             if forced:
                 self._last_forced = now
             try:
@@ -204,6 +211,7 @@ class JWKSClient:
                 )
             except (requests.RequestException, JWKSError) as e:
                 if self._keys is None:
+                    self._failed_at = now
                     raise KeysUnavailable(f"the provider's keys are unavailable: {e}") from e
                 # Keep serving the keys we have; try again after the cooldown, not on every request.
                 log.warning("JWKS refresh failed, keeping the cached key set: %s", e)

@@ -167,12 +167,24 @@ def test_an_outage_keeps_the_cached_keys_and_retries_after_the_cooldown(
 
 
 @live
-def test_nothing_cached_and_provider_unreachable_raises_keys_unavailable(proxy, make_client):
+def test_nothing_cached_and_provider_unreachable_fails_fast_until_the_cooldown(
+    issuer, proxy, make_client, clock
+):
     proxy.set_mode("refuse")
-    client = make_client(discovery_url=f"{proxy.url}/.well-known/openid-configuration")
-
+    client = make_client(discovery_url=f"{proxy.url}/.well-known/openid-configuration", cooldown=30)
     with pytest.raises(KeysUnavailable):
         client.signing_key("any")
+    attempts = proxy.connections
+
+    clock.advance(29)
+    with pytest.raises(KeysUnavailable, match="retrying after the cooldown"):
+        client.signing_key("any")
+    assert proxy.connections == attempts  # no new attempt: no request waits on a timeout
+
+    proxy.set_mode("forward")
+    clock.advance(1)
+    kid = active_kid(issuer)
+    assert client.signing_key(kid).kid == kid
 
 
 @live
