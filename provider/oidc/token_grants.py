@@ -158,6 +158,8 @@ class TokenGrantRules:
                 )
             return False
         rt = request.refresh_token_instance
+        if not rt.user.is_active:
+            return False  # a deactivated account gets no new tokens, whatever it still holds
         family = TokenFamily.objects.filter(family=rt.token_family).first() if rt.token_family else None
         if refresh.refresh_token_expired(refresh_token=rt, client=client, family=family, now=timezone.now()):
             return False

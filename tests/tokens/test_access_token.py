@@ -84,3 +84,13 @@ def test_identity_claims_only_when_configured_and_scope_granted(issuer, rp_clien
         issuer, exchange(issuer, client, secret, code, verifier).json()["access_token"], audience=API
     )
     assert not {"email", "given_name", "family_name"} & set(claims)
+
+
+def test_per_client_id_token_lifetime(issuer, rp_client, user):
+    client, secret = rp_client
+    client.id_token_lifetime = 90
+    client.save()
+    code, verifier = mint_code(client, user)
+    body = exchange(issuer, client, secret, code, verifier).json()
+    id_claims = decode(issuer, body["id_token"], audience=client.client_id)
+    assert abs(id_claims["exp"] - id_claims["iat"] - 90) <= 1

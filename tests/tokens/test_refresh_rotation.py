@@ -6,12 +6,13 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.db.models import F
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 
 from provider.audit.models import AuditEvent
 from provider.oidc import refresh as refresh_rules
-from provider.oidc.models import TokenFamily
+from provider.oidc.models import AuthorizationCode, TokenFamily
 from tests.conftest import PASSWORD, REDIRECT_URI
 from tests.support.browser import pkce_pair, query
 from tests.tokens.conftest import API, exchange, introspect, mint_code, refresh, unverified
@@ -152,15 +153,25 @@ def test_id_token_on_refresh_keeps_the_sign_ins_auth_time_and_sid(issuer, browse
     )
     redirect = browser.consent(browser.login(page, user.email, PASSWORD))
     code = query(redirect.headers["Location"])["code"]
+    # Move the sign-in an hour back instead of sleeping: a refresh that took "now" (or last_login)
+    # as auth_time would then show it.
+    AuthorizationCode.objects.filter(code=code).update(auth_time=F("auth_time") - 3600)
     first = exchange(issuer, client, secret, code, verifier).json()
     original = unverified(first["id_token"])
-    assert original["sid"] and original["auth_time"]
+    assert original["sid"] and original["auth_time"] < time.time() - 3000
 
-    time.sleep(1.1)  # so a fresh auth_time would differ from the sign-in's (whole seconds)
     again = refresh(issuer, client, secret, first["refresh_token"]).json()
     refreshed = unverified(again["id_token"])
     assert refreshed["auth_time"] == original["auth_time"]
     assert refreshed["sid"] == original["sid"]
-    assert refreshed["iat"] > original["iat"]
+    assert refreshed["jti"] != original["jti"]
     assert refreshed["sub"] == original["sub"] and refreshed["aud"] == client.client_id
     assert unverified(again["access_token"])["auth_time"] == original["auth_time"]
+
+
+def test_a_deactivated_user_gets_no_new_tokens(issuer, signed_in, user):
+    client, secret, body = signed_in
+    user.is_active = False
+    user.save()
+    response = refresh(issuer, client, secret, body["refresh_token"])
+    assert response.status_code == 400 and response.json()["error"] == "invalid_grant"
