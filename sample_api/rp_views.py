@@ -131,13 +131,14 @@ def login(request):
     )
 
 
-def _check_response(params, pending):
+def _check_response(params, pending, *, iss_required):
     # RFC 6749 10.12: the state must be the one this browser sent; anything else is forged or stale.
     state = params.get("state", "")
     if not hmac.compare_digest(state.encode(), pending["state"].encode()):
         raise LoginFailed("The sign-in response does not belong to this browser (state mismatch).")
-    # RFC 9207: a response naming another issuer is a mix-up attack.
-    if "iss" in params and params["iss"] != settings.RESOURCE_ISSUER:
+    # RFC 9207 2.4: a response naming another issuer (or none, when the provider promises one) may be
+    # a mix-up attack.
+    if params.get("iss", None if iss_required else settings.RESOURCE_ISSUER) != settings.RESOURCE_ISSUER:
         raise LoginFailed("The sign-in response comes from another issuer.")
     if "error" in params:
         raise LoginFailed(f"The provider refused the sign-in: {params['error'][:100]}.")
@@ -187,7 +188,8 @@ def callback(request):
     if pending is None:
         return _error(request, "No sign-in is in progress in this browser. Start again.", 400)
     try:
-        code = _check_response(request.GET, pending)
+        iss_required = jwks_client().metadata().get("authorization_response_iss_parameter_supported") is True
+        code = _check_response(request.GET, pending, iss_required=iss_required)
         body = _exchange(code, pending)
         claims = tokens.id_token_verify(
             body["id_token"],

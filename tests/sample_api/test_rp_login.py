@@ -153,6 +153,17 @@ def test_a_response_naming_another_issuer_is_rejected(rp, browser, user):
     assert response.status_code == 400 and "another issuer" in response.text
 
 
+def test_a_response_without_the_promised_iss_is_rejected(rp, browser, user):
+    # Signet's discovery says authorization_response_iss_parameter_supported (RFC 9207).
+    callback_url = at_provider(browser, start(browser, rp), user)
+    parts = urlsplit(callback_url)
+    params = {k: v[0] for k, v in parse_qs(parts.query).items() if k != "iss"}
+
+    response = back_at_rp(browser, urlunsplit(parts._replace(query=urlencode(params))))
+
+    assert response.status_code == 400 and "another issuer" in response.text
+
+
 def test_a_response_for_another_browser_is_rejected(issuer, rp, browser, user):
     # The victim's browser has its own sign-in in flight; the attacker's callback URL (their code,
     # their state) must not sign the victim in (RFC 6749 10.12).
