@@ -53,6 +53,28 @@ def tree_cpu_seconds(pid):
     return sum(cpu_seconds(p) for p in tree(pid))
 
 
+class MonotonicCpu:
+    """Total CPU seconds of a changing set of processes: an exited process keeps its last reading."""
+
+    def __init__(self):
+        self.last = {}
+
+    def update(self, readings):
+        for pid, seconds in readings.items():
+            self.last[pid] = max(seconds, self.last.get(pid, 0.0))
+        return sum(self.last.values())
+
+
+def reset_peak_rss(pid):
+    """Restart VmHWM from the current RSS (proc(5): clear_refs "5"); False if not permitted."""
+    try:
+        with open(f"/proc/{pid}/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
 def postgres_backends(dbname):
     """PostgreSQL backends serving `dbname` (titled 'postgres: [CLUSTER: ]USER DB HOST STATE')."""
     pids = []

@@ -136,6 +136,7 @@ class Signet(Server):
             "SIGNET_RATELIMIT_INTROSPECT": "100000000/m",
         }
         self.fixtures = None
+        self._db_cpu = procstat.MonotonicCpu()
 
     # --- database -----------------------------------------------------------------------------
     def _psql(self, sql):
@@ -236,7 +237,11 @@ class Signet(Server):
         return [p for p in procstat.tree(self.pid) if p != self.pid]
 
     def db_cpu_seconds(self):
-        return sum(procstat.cpu_seconds(p) for p in procstat.postgres_backends(self.dbname))
+        """CPU of this database's backends; a backend that exits takes its seconds with it, so the
+        figure is kept per backend and only ever grows (see procstat.MonotonicCpu)."""
+        return self._db_cpu.update(
+            {p: procstat.cpu_seconds(p) for p in procstat.postgres_backends(self.dbname)}
+        )
 
     def key_size(self):
         jwks = requests.get(self.url + self.path("jwks_uri"), timeout=10).json()

@@ -78,3 +78,9 @@ def test_profile_counts_cpu_samples_and_drops_waits(tmp_path):
     assert packages["Signet keys/"] == 30 and packages["psycopg"] == 5
     assert inclusive["handle (gunicorn/workers/gthread.py)"] == 35
     assert round(ms(25), 6) == 10.0  # 25 samples at 250 Hz over 10 requests
+
+
+def test_database_cpu_keeps_the_seconds_of_backends_that_exited():
+    total = procstat.MonotonicCpu()
+    assert total.update({101: 1.0, 102: 2.0}) == 3.0
+    assert total.update({101: 1.5}) == 3.5  # 102 closed its connection: its 2 s still count
