@@ -2,8 +2,8 @@
 
 Starts Signet alone (one gunicorn worker with one thread, so one thread holds every sample), drives
 the scenario's load with wrk and samples the worker with py-spy (the `bench` extra) at the same time.
-Samples ending in a database, Redis or socket wait are dropped, so samples / rate / requests served
-≈ CPU ms per request; the sum is printed next to /proc's figure for the same window. Prints self time
+Samples ending in a database, Redis or socket wait are dropped; the rest are shared out over /proc's
+CPU ms per request for the same window. Prints self time
 by package, the top functions by inclusive and by self time, and the SQL one request runs.
 Raw stacks: bench/results/profile/profile-<scenario>.txt.
 """
@@ -179,20 +179,24 @@ def main(run, args):
             signet.drop_database()
 
     total, waiting, ms, inclusive, self_time, packages = analyse(raw, measured["served"])
+    # A runnable thread waiting for a CPU on a busy machine looks busy to py-spy, so samples overstate
+    # CPU; their proportions do not. Every figure below is scaled so the samples add up to /proc's.
+    scale = measured["cpu_ms"] / ms(total) if total else 0.0
     print(
         f"scenario {scenario}: {measured['served']} requests, {measured['rps']:.0f} req/s, "
-        f"{measured['cpu_ms']:.2f} ms CPU/request by /proc, {ms(total):.2f} ms in py-spy samples "
-        f"after dropping {ms(waiting):.2f} ms of samples waiting on PostgreSQL, Redis or sockets"
+        f"{measured['cpu_ms']:.2f} ms CPU/request by /proc; py-spy: {total} samples of work, "
+        f"{waiting} waiting on PostgreSQL, Redis or sockets (dropped). Figures: ms of CPU per request, "
+        f"the samples' shares of /proc's total"
     )
-    print("\nself time by package (ms CPU per request):")
+    print("\nself time by package:")
     for label, samples in packages.most_common():
-        print(f"  {ms(samples):6.3f}  {label}")
-    print("\ntop functions, inclusive (ms CPU per request):")
+        print(f"  {ms(samples) * scale:6.3f}  {label}")
+    print("\ntop functions, inclusive:")
     for key, samples in inclusive.most_common(45):
-        print(f"  {ms(samples):6.3f}  {key}")
-    print("\ntop functions, self (ms CPU per request):")
+        print(f"  {ms(samples) * scale:6.3f}  {key}")
+    print("\ntop functions, self:")
     for key, samples in self_time.most_common(25):
-        print(f"  {ms(samples):6.3f}  {key}")
+        print(f"  {ms(samples) * scale:6.3f}  {key}")
     # The provider's JSON log lines share stdout with the listing.
     print("\n" + "\n".join(line for line in sql.splitlines() if not line.startswith("{")))
     print(f"raw stacks: {raw}")
