@@ -2,6 +2,9 @@ import pytest
 
 from tests.support.browser import Browser
 
+# Every log record of the run is scanned for secrets (tokens, private keys, the test password).
+pytest_plugins = ["tests.support.log_scan"]
+
 PASSWORD = "correct horse battery staple 42"
 REDIRECT_URI = "https://rp.example.com/callback"
 POST_LOGOUT_URI = "https://rp.example.com/signed-out"

@@ -28,8 +28,10 @@ def _unavailable(reason):
     pytest.skip(f"BROWSER TESTS NOT RUN: {reason} (apt-get install chromium)")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium():
+    """One Chromium per module: Playwright's sync API owns this thread's event loop while it runs, so
+    it must be stopped before another module (the sample API's browser test) starts its own."""
     if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
         _unavailable(f"{CHROMIUM} is missing")
     try:
@@ -37,9 +39,10 @@ def chromium():
     except ImportError:
         _unavailable("the playwright package is not installed")
     # Playwright's sync API runs an event loop in this thread; the ORM calls tests make between
-    # browser steps are still synchronous, so Django's async-safety guard is lifted for them.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as playwright:
+    # browser steps are still synchronous, so Django's async-safety guard is lifted while it runs
+    # (and restored after this module, so no later test or child process inherits it).
+    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
         yield browser
         browser.close()
@@ -47,7 +50,7 @@ def chromium():
 
 @pytest.fixture
 def page(chromium, issuer):
-    """A fresh browser context (no cookies) with a phone-or-laptop-sized window; CSP errors collected."""
+    """A fresh browser context (no cookies) with a laptop-sized window; CSP errors collected."""
     context = chromium.new_context(viewport={"width": 1000, "height": 800}, base_url=issuer)
     page = context.new_page()
     page.csp_errors = []

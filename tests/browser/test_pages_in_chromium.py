@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 import requests
+from playwright.sync_api import expect
 
 from tests.conftest import PASSWORD, REDIRECT_URI
 from tests.support.browser import pkce_pair
@@ -20,7 +21,8 @@ NEW_PASSWORD = "a fresh and long passphrase 314"
 def sign_in(page, email, password):
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
+    with page.expect_navigation():  # the next step must see the answer, not the page it replaces
+        page.get_by_role("button", name="Sign in").click()
 
 
 def test_sign_in_consent_and_land_on_the_relying_party(page, shoot, user, rp_client, issuer):
@@ -46,7 +48,7 @@ def test_sign_in_consent_and_land_on_the_relying_party(page, shoot, user, rp_cli
         }
     )
     page.goto(f"/authorize?{query}")
-    assert page.get_by_role("heading", name="Sign in").is_visible()
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     assert page.locator(".client-name").inner_text() == "Example RP"
     shoot(page, "01-login")
 
@@ -80,7 +82,7 @@ def test_wrong_password_shows_the_error_by_the_form(page, shoot, user):
     page.goto("/accounts/login/")
     sign_in(page, user.email, "not my password")
     error = page.locator("#login-error")
-    assert error.is_visible() and error.inner_text() == "The email or password is not correct."
+    expect(error).to_have_text("The email or password is not correct.")
     assert error.get_attribute("role") == "alert"
     # The message sits inside the form, right above the fields, and the email is kept.
     assert page.locator("form #login-error + .field #id_username").count() == 1
@@ -95,54 +97,54 @@ def test_password_reset_through_the_email_outbox(page, shoot, user, mailoutbox):
     shoot(page, "05-password-reset")
     page.get_by_label("Email").fill(user.email)
     page.get_by_role("button", name="Send the link").click()
-    assert page.get_by_role("heading", name="Check your email").is_visible()
+    expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
     shoot(page, "06-password-reset-sent")
 
     assert len(mailoutbox) == 1
     link = re.search(r"(http\S+/password/reset/\S+/)", mailoutbox[0].body).group(1)
     page.goto(link)
-    assert page.get_by_role("heading", name="Choose a new password").is_visible()
+    expect(page.get_by_role("heading", name="Choose a new password")).to_be_visible()
     page.get_by_label("New password", exact=True).fill("short")
     page.get_by_label("New password confirmation").fill("short")
     page.get_by_role("button", name="Set password").click()
-    assert page.locator("#id_new_password2_error").is_visible()  # too short: said next to the field
+    expect(page.locator("#id_new_password2_error")).to_be_visible()  # too short: said by the field
     shoot(page, "07-password-reset-confirm-error")
     page.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
     page.get_by_label("New password confirmation").fill(NEW_PASSWORD)
     page.get_by_role("button", name="Set password").click()
-    assert page.get_by_role("heading", name="Your password was changed").is_visible()
+    expect(page.get_by_role("heading", name="Your password was changed")).to_be_visible()
     shoot(page, "08-password-reset-complete")
 
     page.get_by_role("link", name="Sign in").click()
     sign_in(page, user.email, NEW_PASSWORD)
-    assert page.get_by_role("heading", name="Your account").is_visible()
+    expect(page.get_by_role("heading", name="Your account")).to_be_visible()
     assert page.csp_errors == []
 
 
 def test_account_pages_and_sign_out(page, shoot, user):
     page.goto("/accounts/profile/")
     sign_in(page, user.email, PASSWORD)  # the account page asks for a sign-in first
-    assert page.get_by_role("heading", name="Your account").is_visible()
-    assert page.get_by_text(f"Signed in as {user.email}").is_visible()
+    expect(page.get_by_role("heading", name="Your account")).to_be_visible()
+    expect(page.get_by_text(f"Signed in as {user.email}")).to_be_visible()
     shoot(page, "09-account")
 
     page.get_by_role("link", name="Edit your name").click()
     page.get_by_label("First name").fill("Alicia")
     shoot(page, "10-account-edit-name")
     page.get_by_role("button", name="Save").click()
-    assert page.get_by_text("Your profile was saved.").is_visible()
+    expect(page.get_by_text("Your profile was saved.")).to_be_visible()
 
     page.get_by_role("link", name="Change your password").click()
     page.get_by_label("Old password").fill("wrong")
     page.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
     page.get_by_label("New password confirmation").fill(NEW_PASSWORD)
     page.get_by_role("button", name="Change password").click()
-    assert page.locator("#id_old_password_error").is_visible()
+    expect(page.locator("#id_old_password_error")).to_be_visible()
     shoot(page, "11-password-change-error")
 
     page.goto("/accounts/profile/")
     page.get_by_role("button", name="Sign out").click()
-    assert page.get_by_role("heading", name="You are signed out").is_visible()
+    expect(page.get_by_role("heading", name="You are signed out")).to_be_visible()
     shoot(page, "12-signed-out")
     assert page.csp_errors == []
 
@@ -153,8 +155,7 @@ def test_lockout_message_and_small_screens(page, shoot, user):
     shoot(page, "13-login-phone")
     for _ in range(5):
         sign_in(page, user.email, "guessing")
-    lockout = page.locator("#lockout")
-    assert lockout.is_visible() and "Too many failed sign-in attempts" in lockout.inner_text()
+    expect(page.locator("#lockout")).to_contain_text("Too many failed sign-in attempts")
     shoot(page, "14-login-locked")
     # Keyboard users see where they are: the focused field gets a visible outline.
     page.get_by_label("Email").focus()
