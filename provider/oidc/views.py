@@ -1,7 +1,7 @@
 """Discovery, authorization (consent), userinfo and the consents account page. Thin: rules live elsewhere."""
 
 import json
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from django.conf import settings
 from django.contrib.auth.mixins import LoginRequiredMixin
@@ -147,6 +147,13 @@ class AuthorizeView(dot_views.AuthorizationView):
     # --- before DOT: validation first, then login when the session cannot stand -----------------
     def handle_no_permission(self):
         """No session: show the login page only for a valid request (prompt=none fails validation)."""
+        if self.request.method == "POST":
+            # The session ended while the consent page was open: sign in, then see the page again.
+            return redirect_to_login(
+                self.request.get_full_path(),
+                resolve_url(self.get_login_url()),
+                self.get_redirect_field_name(),
+            )
         try:
             _scopes, credentials = self.validate_authorization_request(self.request)
         except OAuthToolkitError as error:
@@ -253,14 +260,19 @@ class AuthorizeView(dot_views.AuthorizationView):
 
     def form_valid(self, form):
         response = super().form_valid(form)
-        approved = form.cleaned_data.get("allow") and "code=" in response.get("Location", "")
-        if approved and not getattr(self, "_remembered", False):
+        if self._issued_a_code(form, response) and not getattr(self, "_remembered", False):
             client = get_application_model().objects.get(client_id=form.cleaned_data["client_id"])
             wanted = consent_scopes(
                 form.cleaned_data["scope"].split(), _json_or_none(form.cleaned_data.get("claims")), client
             )
             consent_record(user=self.request.user, client=client, scopes=wanted)
         return response
+
+    @staticmethod
+    def _issued_a_code(form, response):
+        location = urlsplit(response.get("Location", ""))
+        params = dict(parse_qsl(location.query)) | dict(parse_qsl(location.fragment))
+        return bool(form.cleaned_data.get("allow")) and "code" in params and "error" not in params
 
     def error_response(self, error, application, **kwargs):
         """Fatal errors (client, redirect_uri) get a page; others redirect with state and iss (RFC 9207)."""

@@ -129,3 +129,16 @@ def test_revoking_someone_elses_client_id_changes_nothing_of_theirs(flow, user, 
 def test_dots_approval_prompt_auto_does_not_bypass_prompt_consent(flow, user):
     flow.tokens()  # a live access token for these scopes exists
     assert is_consent_page(flow.authorize(prompt="consent", approval_prompt="auto"))
+
+
+def test_a_session_that_ended_while_the_page_was_open_signs_in_again(flow, user):
+    from tests.oidc.flows import session_store
+
+    page = flow.log_in(flow.authorize(scope="openid email"))
+    assert is_consent_page(page)
+    session_store(flow.browser).delete()  # signed out elsewhere, or the session expired
+    response = flow.allow(page)
+    assert is_login_page(response)
+    again = flow.log_in(response)
+    assert is_consent_page(again) and "See your email address" in again.text
+    assert "code" in flow.at_relying_party(flow.allow(again))
