@@ -8,6 +8,7 @@ bench/results/latest.json. Nothing here asserts a time.
 """
 
 import argparse
+import fcntl
 import json
 import os
 import signal
@@ -636,6 +637,12 @@ def main(argv=None):
     signal.signal(signal.SIGTERM, _terminate)
     args = parse_args(argv)
     RESULTS.mkdir(parents=True, exist_ok=True)
+    # Two runs on one database would drop each other's: the second one waits for nothing and stops.
+    lock = open(RESULTS / f".{args.db}{'_profile' if args.profile else ''}.lock", "w")  # noqa: SIM115
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        sys.exit(f"another benchmark is running on database {args.db} (use --db NAME for a second one)")
     run = Run(args)
     run.servers_extra = []
     run.sample_api_port = free_port()
