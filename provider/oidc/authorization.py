@@ -274,6 +274,12 @@ class AuthorizationRules:
         if not S256_CHALLENGE.match(request.code_challenge):
             raise errors.InvalidRequestError(description="Malformed code_challenge.", request=request)
 
+    def validate_client_id(self, client_id, request, *args, **kwargs):
+        # No client id contains NUL, and PostgreSQL refuses it in a lookup (ValueError, a 500).
+        if not isinstance(client_id, str) or "\x00" in client_id:
+            return False
+        return super().validate_client_id(client_id, request, *args, **kwargs)
+
     def get_default_redirect_uri(self, client_id, request, *args, **kwargs):
         # OIDC Core 3.1.2.1: redirect_uri is REQUIRED in an authorization request; oauthlib then
         # raises MissingRedirectURIError (an error page). The token endpoint keeps RFC 6749's default.

@@ -47,6 +47,7 @@ class LogoutView(dot_views.RPInitiatedLogoutView):
     """
 
     template_name = "oauth2_provider/logout_confirm.html"
+    http_method_names = ["get", "post", "head", "options"]  # FormView would take PUT for POST
 
     def dispatch(self, request, *args, **kwargs):
         self.hint = None
@@ -83,7 +84,10 @@ class LogoutView(dot_views.RPInitiatedLogoutView):
 
     def get_request_application(self, id_token, client_id):
         if client_id:
-            application = get_application_model().objects.filter(client_id=client_id).first()
+            # PostgreSQL refuses NUL in a lookup (a 500); no client id contains one.
+            application = None
+            if "\x00" not in client_id:
+                application = get_application_model().objects.filter(client_id=client_id).first()
             if application is None:
                 raise InvalidOIDCClientError()
             return application

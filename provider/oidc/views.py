@@ -136,6 +136,8 @@ class AuthorizeView(dot_views.AuthorizationView):
 
     template_name = "oidc/consent.html"
     oauthlib_backend_class = BrowserSessionOAuthLibCore
+    # FormView would treat PUT as POST and render the consent page for an empty form (a 500).
+    http_method_names = ["get", "post", "head", "options"]
 
     def dispatch(self, request, *args, **kwargs):
         if request.method == "POST" and CONSENT_FORM_FIELD not in request.POST:

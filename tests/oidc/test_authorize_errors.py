@@ -200,3 +200,15 @@ def test_the_success_response_carries_state_and_iss(flow, user):
     assert (
         query(flow.browser.get("/authorize", params=flow.params()).headers["Location"])["iss"] == flow.issuer
     )
+
+
+@pytest.mark.parametrize("client_id", ["\x00", "client\x00id"])
+def test_a_nul_in_client_id_gets_an_error_page_not_a_server_error(flow, client_id):
+    # PostgreSQL refuses NUL in a lookup; the suite runs on it in CI.
+    assert_error_page(flow.authorize(client_id=client_id))
+
+
+def test_put_is_not_a_way_in(flow, user):
+    flow.tokens()
+    response = flow.browser.http.put(f"{flow.issuer}/authorize", data=flow.params(), allow_redirects=False)
+    assert response.status_code == 405

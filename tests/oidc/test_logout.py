@@ -216,3 +216,9 @@ def test_a_uri_without_a_client_is_refused(flow, signed_in):
 def test_after_logout_the_login_page_is_shown_again(flow, signed_in):
     logout(flow, id_token_hint=signed_in, post_logout_redirect_uri=POST_LOGOUT_URI)
     assert is_login_page(flow.authorize())
+
+
+def test_a_nul_in_client_id_is_refused_not_a_server_error(flow, signed_in):
+    response = logout(flow, client_id="client\x00id", post_logout_redirect_uri=POST_LOGOUT_URI)
+    assert_no_redirect(response)
+    assert response.status_code == 400

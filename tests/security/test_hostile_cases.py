@@ -400,11 +400,6 @@ def test_foreign_host_header_is_refused_before_any_endpoint(issuer):
 # --- methods and bodies the endpoints do not expect ---------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: PUT /authorize with a signed-in session answers 500 (the consent template is rendered "
-    "for an invalid form without `application`)",
-)
 def test_put_at_authorize_with_a_session(flow):
     response = flow.browser.http.request(
         "PUT",

@@ -292,9 +292,6 @@ KNOWN_BUGS = {
     "NUL in client_id or code answers 500 on PostgreSQL (test_nul_in_client_id, test_nul_in_code_at_token)": (
         lambda req, r: ON_POSTGRES and r.status_code == 500 and _has_nul(req)
     ),
-    "PUT /authorize with a session answers 500 (test_put_at_authorize_with_a_session)": lambda req, r: (
-        req["endpoint"] == "authorize" and req["method"] == "PUT" and r.status_code == 500
-    ),
     "malformed multipart at /token: HTML 400 (test_malformed_multipart_body_at_token)": lambda req, r: (
         req["endpoint"] in ("token", "revoke", "introspect")
         and req["headers"].get("Content-Type", "").startswith("multipart/")
