@@ -73,7 +73,7 @@ def test_a_missing_response_type_redirects_with_an_error(flow):
     assert "response_type" in params["error_description"]
 
 
-@pytest.mark.parametrize("response_type", ["token", "id_token", "code id_token", "nonsense"])
+@pytest.mark.parametrize("response_type", ["token", "id_token", "code id_token", "none", "nonsense"])
 def test_unsupported_response_types_are_refused(flow, response_type):
     params = flow.at_relying_party(flow.authorize(response_type=response_type))
     assert params["error"] in ("unsupported_response_type", "unauthorized_client", "invalid_request"), params
