@@ -214,6 +214,7 @@ def bulk_tokens(*, rows):
 def queries(*, scenario, fixtures_path):
     """Print the SQL one request of a scenario runs (after one unmeasured request warms the process)."""
     import base64
+    from urllib.parse import urlencode
 
     from django.db import connection
     from django.test import Client
@@ -223,6 +224,12 @@ def queries(*, scenario, fixtures_path):
     f = json.loads(Path(fixtures_path).read_text())
     http = Client(HTTP_HOST="127.0.0.1")
     token_path = reverse("oauth2_provider:token")
+
+    def post_form(path, body, creds):
+        # The token endpoint takes application/x-www-form-urlencoded only (RFC 6749 4.1.3).
+        return http.post(
+            path, urlencode(body), content_type="application/x-www-form-urlencoded", **basic(creds)
+        )
 
     def basic(creds):
         raw = f"{creds['client_id']}:{creds['client_secret']}".encode()
@@ -240,19 +247,25 @@ def queries(*, scenario, fixtures_path):
             "redirect_uri": f["redirect_uri"],
             "code_verifier": f["code_verifier"],
         }
-        return lambda: http.post(token_path, body, **basic(f["rp"]))
+        return lambda: post_form(token_path, body, f["rp"])
+
+    def tokens():
+        response = exchange()()
+        if response.status_code != 200:
+            raise SystemExit(f"code exchange answered {response.status_code}: {response.content[:300]!r}")
+        return response.json()
 
     def refresh():
-        token = exchange()().json()["refresh_token"]
+        token = tokens()["refresh_token"]
         body = {"grant_type": "refresh_token", "refresh_token": token}
-        return lambda: http.post(token_path, body, **basic(f["rp"]))
+        return lambda: post_form(token_path, body, f["rp"])
 
     def userinfo():
-        token = exchange()().json()["access_token"]
+        token = tokens()["access_token"]
         return lambda: http.get(reverse("oauth2_provider:user-info"), HTTP_AUTHORIZATION=f"Bearer {token}")
 
     def client_credentials():
-        return lambda: http.post(token_path, {"grant_type": "client_credentials"}, **basic(f["cc"]))
+        return lambda: post_form(token_path, {"grant_type": "client_credentials"}, f["cc"])
 
     build = {"1": client_credentials, "2": exchange, "3": refresh, "5": userinfo}[scenario]
     build()()  # warm: keys decrypted, caches filled
