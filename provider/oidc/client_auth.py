@@ -42,6 +42,11 @@ def _basic(authorization):
     return unquote_plus(client_id), unquote_plus(secret)
 
 
+def plausible_identifier(value):
+    """A client id or code worth looking up: a non-empty string without NUL (PostgreSQL refuses NUL)."""
+    return isinstance(value, str) and 0 < len(value) <= 1024 and "\x00" not in value
+
+
 def presented_credentials(*, authorization, body_client_id, body_client_secret):
     """The client's credentials, or None when absent, malformed or sent by two methods at once.
 
@@ -53,10 +58,12 @@ def presented_credentials(*, authorization, body_client_id, body_client_secret):
         return None
     if basic is not None:
         client_id, secret = basic
+        if not plausible_identifier(client_id):
+            return None
         if body_client_secret or (body_client_id and body_client_id != client_id):
             return None
         return Presented(client_id, secret, BASIC)
-    if body_client_id and body_client_secret:
+    if body_client_id and body_client_secret and plausible_identifier(body_client_id):
         return Presented(body_client_id, body_client_secret, POST)
     return None
 

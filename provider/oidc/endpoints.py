@@ -3,8 +3,10 @@
 Thin: the rules live in token_grants.py (through the validator) and introspection.py.
 """
 
+from django.core.exceptions import SuspiciousOperation
 from django.db import transaction
 from django.http import JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.cache import never_cache
@@ -24,12 +26,36 @@ def _with_client_challenge(response):
     return response
 
 
-def invalid_client_response():
-    response = JsonResponse(
-        {"error": "invalid_client", "error_description": "Client authentication failed."}, status=401
-    )
+def _error(error, description, status=400):
+    response = JsonResponse({"error": error, "error_description": description}, status=status)
     response["Cache-Control"] = "no-store"
-    return _with_client_challenge(response)
+    return response
+
+
+# RFC 8707 2: the one parameter a client may repeat.
+REPEATABLE = frozenset({"resource"})
+
+
+def body_problem(request):
+    """An RFC 6749 5.2 invalid_request response for a body the endpoint must not act on, else None.
+
+    RFC 6749 3.2 and RFC 7009/7662: parameters come form-urlencoded; RFC 6749 3.1: none may repeat.
+    Checked before DOT reads the body, whose parsers would answer an HTML 400 or keep the last value.
+    """
+    try:
+        if request.body and request.content_type != "application/x-www-form-urlencoded":
+            return _error("invalid_request", "The body must be application/x-www-form-urlencoded.")
+        fields = request.POST.lists()
+    except (MultiPartParserError, SuspiciousOperation, ValueError):
+        return _error("invalid_request", "The body could not be read.")
+    repeated = sorted(name for name, values in fields if len(values) > 1 and name not in REPEATABLE)
+    if repeated:
+        return _error("invalid_request", f"Repeated parameter: {repeated[0]}.")
+    return None
+
+
+def invalid_client_response():
+    return _with_client_challenge(_error("invalid_client", "Client authentication failed.", status=401))
 
 
 class TokenView(dot_views.TokenView):
@@ -41,6 +67,9 @@ class TokenView(dot_views.TokenView):
     """
 
     def post(self, request, *args, **kwargs):
+        problem = body_problem(request)
+        if problem is not None:
+            return problem
         with transaction.atomic():
             response = super().post(request, *args, **kwargs)
         return _with_client_challenge(response)
@@ -50,7 +79,7 @@ class RevokeView(dot_views.RevokeTokenView):
     """/revoke (RFC 7009)."""
 
     def post(self, request, *args, **kwargs):
-        return _with_client_challenge(super().post(request, *args, **kwargs))
+        return body_problem(request) or _with_client_challenge(super().post(request, *args, **kwargs))
 
 
 @method_decorator([csrf_exempt, never_cache], name="dispatch")
@@ -60,6 +89,9 @@ class IntrospectView(View):
     http_method_names = ["post"]
 
     def post(self, request, *args, **kwargs):
+        problem = body_problem(request)
+        if problem is not None:
+            return problem
         presented = client_auth.presented_credentials(
             authorization=request.headers.get("Authorization"),
             body_client_id=request.POST.get("client_id"),
@@ -70,10 +102,7 @@ class IntrospectView(View):
             return invalid_client_response()
         token = request.POST.get("token")
         if not token:
-            return JsonResponse(
-                {"error": "invalid_request", "error_description": "The token parameter is missing."},
-                status=400,
-            )
+            return _error("invalid_request", "The token parameter is missing.")
         answer = token_introspect(
             token=token, client=client, token_type_hint=request.POST.get("token_type_hint")
         )

@@ -58,6 +58,12 @@ class TokenGrantRules:
         request.client = None
         return False
 
+    def validate_client_id(self, client_id, request, *args, **kwargs):
+        # A NUL byte makes PostgreSQL raise instead of finding nothing: unknown, never a 500.
+        if not client_auth.plausible_identifier(client_id):
+            return False
+        return super().validate_client_id(client_id, request, *args, **kwargs)
+
     # --- grant types ---------------------------------------------------------------------------
     def validate_grant_type(self, client_id, grant_type, client, request, *args, **kwargs):
         if grant_type == "password":
@@ -112,6 +118,8 @@ class TokenGrantRules:
 
     # --- authorization code (RFC 6749 4.1.2, 4.1.3) ---------------------------------------------
     def validate_code(self, client_id, code, client, request, *args, **kwargs):
+        if not client_auth.plausible_identifier(code):
+            return False
         # Lock the code until this request's transaction ends: of N simultaneous exchanges one
         # proceeds and the others find the code gone.
         grant = get_grant_model().objects.select_for_update().filter(code=code, application=client).first()
@@ -122,6 +130,12 @@ class TokenGrantRules:
             return False
         self._check_resources(request, client)
         return True
+
+    def get_authorization_code_scopes(self, client_id, code, redirect_uri, request):
+        # oauthlib's OpenID dispatcher asks before validate_code runs: no lookup of a NUL code.
+        if not client_auth.plausible_identifier(code):
+            return []
+        return super().get_authorization_code_scopes(client_id, code, redirect_uri, request)
 
     @staticmethod
     def _revoke_tokens_of_used_code(code, client):

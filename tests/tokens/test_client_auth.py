@@ -3,6 +3,7 @@
 import base64
 
 import pytest
+import requests
 
 from provider.oidc import client_auth
 from tests.conftest import REDIRECT_URI
@@ -171,3 +172,21 @@ def test_secrets_are_stored_hashed_with_the_fast_hasher(rp_client):
     client, secret = rp_client
     assert client.client_secret.startswith("signet_sha256$")
     assert secret not in client.client_secret
+
+
+def test_nul_bytes_in_client_ids_and_codes_are_refused_not_errors(issuer, rp_client, user):
+    """PostgreSQL raises on NUL in a text parameter: such values must never reach a query."""
+    client, secret = rp_client
+    code, verifier = mint_code(client, user)
+    bad_code = exchange(issuer, client, secret, code + "\x00", verifier)
+    assert bad_code.status_code == 400 and bad_code.json()["error"] == "invalid_grant"
+    for client_id in ("\x00", "a\x00b"):
+        via_post = token(
+            issuer, {"grant_type": "client_credentials", "client_id": client_id, "client_secret": "x" * 40}
+        )
+        via_basic = token(issuer, {"grant_type": "client_credentials"}, auth=(client_id, "x" * 40))
+        via_introspect = requests.post(
+            f"{issuer}/introspect", data={"token": "t"}, auth=(client_id, "x" * 40), timeout=10
+        )
+        assert via_post.status_code == via_basic.status_code == via_introspect.status_code == 401
+    assert exchange(issuer, client, secret, code, verifier).status_code == 200
