@@ -97,6 +97,9 @@ class LoadReport:
             "5xx_outside_faults": len(self.server_errors),
             "bad_answers_during_faults": len(self.fault_errors_bad),
             "transport_errors": len(self.transport_errors),
+            "transport_error_kinds": sorted(
+                {e.split(":", 2)[-1].strip()[:80] for e in self.transport_errors}
+            ),
             "lost_refresh_tokens": len(self.lost),
             "lost_after_fault": self.lost_after_fault,
             "forked_refresh_tokens": self.forks,
@@ -176,10 +179,10 @@ class LoadRun:
     def in_fault(self, started, ended):
         return any(start <= ended and (end is None or started <= end) for start, end in self._windows)
 
-    def _record(self, endpoint, response, started):
+    def _record(self, endpoint, response, started, error=""):
         ended = time.monotonic()
         if response is None:
-            rec = Record(endpoint, 0, started, ended)
+            rec = Record(endpoint, 0, started, ended, body=error)
         else:
             rec = Record(
                 endpoint,
@@ -203,8 +206,8 @@ class LoadRun:
         started = time.monotonic()
         try:
             response = http.request(method, url, timeout=TIMEOUT, allow_redirects=False, **kw)
-        except requests.RequestException:
-            self._record(endpoint, None, started)
+        except requests.RequestException as e:
+            self._record(endpoint, None, started, error=f"{type(e).__name__}: {str(e)[:160]}")
             return None
         self._record(endpoint, response, started)
         return response
@@ -256,8 +259,8 @@ class LoadRun:
             page = browser.login(page, email, PASSWORD)
             if page.status_code == 200 and 'id="authorizationForm"' in page.text:
                 page = browser.consent(page)
-        except requests.RequestException:
-            self._record("login-pages", None, time.monotonic())
+        except requests.RequestException as e:
+            self._record("login-pages", None, time.monotonic(), error=f"{type(e).__name__}: {str(e)[:160]}")
             return None
         except (AssertionError, IndexError):
             self.wrong("login pages not as expected")
@@ -515,7 +518,9 @@ class LoadRun:
             r.by_endpoint[(rec.endpoint, rec.status)] += 1
             faulted = self.in_fault(rec.started, rec.ended)
             if rec.status == 0:
-                (r.fault_errors_bad if faulted else r.transport_errors).append(f"{rec.endpoint}: no answer")
+                (r.fault_errors_bad if faulted else r.transport_errors).append(
+                    f"{rec.endpoint}: no answer {rec.body}"
+                )
             elif rec.status >= 500:
                 if faulted and rec.status == 503 and "json" in rec.content_type:
                     r.fault_errors_ok += 1

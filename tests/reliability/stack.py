@@ -209,6 +209,10 @@ class Gunicorn:
                 "60",
                 "--graceful-timeout",
                 "5",
+                # Longer than any pause in the load: a client reusing a connection the server has
+                # just closed as idle gets no answer (a client-side race, not a provider failure).
+                "--keep-alive",
+                "75",
                 "--access-logfile",
                 "-",
             ],
