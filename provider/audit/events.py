@@ -27,8 +27,13 @@ def audit(event, *, actor=None, client_id=None, **fields):
         "request_id": context.request_id.get() or "",
     }
     log.info(event, extra={"fields": {"audit": {**record, **fields}}})
+    connection = transaction.get_connection()
     try:
-        with transaction.atomic():  # a savepoint: a failed insert leaves an outer transaction usable
+        if connection.in_atomic_block:
+            with transaction.atomic():  # a savepoint: a failed insert leaves the outer transaction usable
+                AuditEvent.objects.create(data=fields, **record)
+        else:
+            # Autocommit: one INSERT, not BEGIN/INSERT/COMMIT (this runs on every token response).
             AuditEvent.objects.create(data=fields, **record)
     except DatabaseError:
         log.exception("could not store audit event %s", event)

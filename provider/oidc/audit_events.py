@@ -14,7 +14,7 @@ def token_issued(sender, request, token, **kwargs):
     """DOT sends app_authorized after every successful token response that carries an access token."""
     audit(
         "token.issued",
-        actor=token.user,
+        actor=token.user_id,  # the id is the sub; loading the user would cost a query per token
         client_id=token.application.client_id if token.application else None,
         grant_type=request.POST.get("grant_type", ""),
         scope=token.scope,
