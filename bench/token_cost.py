@@ -14,6 +14,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -67,7 +68,12 @@ def main():
     login, login_secret = client_create(
         name="bench-cost login", client_type="confidential", grant="password", audiences=["https://api"]
     )
-    http = HttpClient()
+    client = HttpClient()
+
+    class http:  # /token takes form-urlencoded bodies only; the test client would send multipart
+        @staticmethod
+        def post(path, data):
+            return client.post(path, urlencode(data), content_type="application/x-www-form-urlencoded")
 
     def client_credentials():
         response = http.post(
