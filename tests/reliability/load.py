@@ -213,10 +213,16 @@ class LoadRun:
         return response
 
     def wrong(self, what, response=None):
+        """A 2xx/4xx answer that contradicts the protocol (inside a fault window too: an outage must be
+        a 503, never a client error that tells the client its request was wrong)."""
+        now = time.monotonic()
+        where = " (during a fault)" if self.in_fault(now - 1, now) else ""
+        detail = ""
+        if response is not None:
+            text = " ".join(re.sub(r"<[^>]+>", " ", response.text).split())  # an HTML page's words
+            detail = f": {response.status_code} {response.url[:120]} {text[:400]}"
         with self._lock:
-            self.report.wrong_answers.append(
-                f"{what}: {response.status_code} {response.text[:200]}" if response is not None else what
-            )
+            self.report.wrong_answers.append(f"{what}{where}{detail}")
 
     def _count(self):
         return len(self._records)
