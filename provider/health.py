@@ -53,18 +53,19 @@ def readyz(request):
     )
 
 
-def server_error(request, *args, **kwargs):
-    """handler500: an unreachable database is an outage, not a bug: 503 with a JSON body at once
-    (so clients and load balancers retry elsewhere), and every request recovers by itself once the
-    database is back (Django reconnects per request). Any other error keeps Django's plain 500 page.
+def _outage(error):
+    """Whether `error` was caused, however indirectly, by the database being unreachable."""
+    for _ in range(10):  # follow the chain a few links, never a cycle
+        if error is None:
+            return False
+        if isinstance(error, OperationalError | InterfaceError):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
 
-    Django calls this for an exception raised anywhere in a request (views and middleware), inside
-    its `except` block, so the exception is still in sys.exc_info().
-    """
-    error = sys.exc_info()[1]
-    if not isinstance(error, OperationalError | InterfaceError):
-        return defaults.server_error(request, *args, **kwargs)
-    log.warning("database unreachable: answered 503", extra={"fields": {"error": type(error).__name__}})
+
+def _outage_response():
+    log.warning("database unreachable: answered 503")
     response = JsonResponse(
         {
             "error": "temporarily_unavailable",
@@ -75,3 +76,25 @@ def server_error(request, *args, **kwargs):
     response["Retry-After"] = str(OUTAGE_RETRY_AFTER)
     response["Cache-Control"] = "no-store"
     return response
+
+
+def bad_request(request, exception, *args, **kwargs):
+    """handler400: Django's database session backend turns a failed save into SessionInterrupted (a
+    400 saying the user logged out concurrently) even when the save failed because the database is
+    down; that is an outage, answered like one. Every other bad request keeps Django's 400 page."""
+    if _outage(exception):
+        return _outage_response()
+    return defaults.bad_request(request, exception, *args, **kwargs)
+
+
+def server_error(request, *args, **kwargs):
+    """handler500: an unreachable database is an outage, not a bug: 503 with a JSON body at once
+    (so clients and load balancers retry elsewhere), and every request recovers by itself once the
+    database is back (Django reconnects per request). Any other error keeps Django's plain 500 page.
+
+    Django calls this for an exception raised anywhere in a request (views and middleware), inside
+    its `except` block, so the exception is still in sys.exc_info().
+    """
+    if not _outage(sys.exc_info()[1]):
+        return defaults.server_error(request, *args, **kwargs)
+    return _outage_response()

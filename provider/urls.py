@@ -3,7 +3,8 @@ from django.urls import include, path
 
 from . import health
 
-# A database outage answers 503 with a JSON body; any other error keeps the plain 500 page.
+# A database outage answers 503 with a JSON body; any other error keeps Django's plain pages.
+handler400 = health.bad_request
 handler500 = health.server_error
 
 admin.site.site_header = "Signet administration"
