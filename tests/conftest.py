@@ -31,6 +31,17 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashing():
+    """Argon2 at test cost: production keeps Django's parameters (settings.PASSWORD_HASHERS)."""
+    from django.conf import settings
+    from django.test import override_settings
+
+    hashers = ["tests.support.hashers.CheapArgon2PasswordHasher", *settings.PASSWORD_HASHERS]
+    with override_settings(PASSWORD_HASHERS=hashers):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _fresh_django_cache():
     """Each test starts with an empty cache: rate-limit counters must not leak from one test to the next."""
