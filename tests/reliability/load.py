@@ -62,6 +62,7 @@ class LoadReport:
     by_endpoint: Counter = field(default_factory=Counter)
     server_errors: list = field(default_factory=list)  # 5xx outside fault windows
     fault_errors_ok: int = 0  # 503 + JSON inside fault windows
+    fault_503_max_ms: int = 0  # how fast the slowest of them came back ("fail fast")
     fault_errors_bad: list = field(default_factory=list)  # other 5xx, or no answer, inside windows
     transport_errors: list = field(default_factory=list)  # no HTTP answer outside fault windows
     refresh_tokens: set = field(default_factory=set)  # sha256 of every refresh token received
@@ -94,6 +95,7 @@ class LoadReport:
             "sample_api_checks": self.sample_api_checks,
             "faults": self.faults,
             "fault_503_json": self.fault_errors_ok,
+            "fault_503_slowest_ms": self.fault_503_max_ms,
             "5xx_outside_faults": len(self.server_errors),
             "bad_answers_during_faults": len(self.fault_errors_bad),
             "transport_errors": len(self.transport_errors),
@@ -530,6 +532,7 @@ class LoadRun:
             elif rec.status >= 500:
                 if faulted and rec.status == 503 and "json" in rec.content_type:
                     r.fault_errors_ok += 1
+                    r.fault_503_max_ms = max(r.fault_503_max_ms, round((rec.ended - rec.started) * 1000))
                 elif faulted:
                     r.fault_errors_bad.append(
                         f"{rec.endpoint}: {rec.status} {rec.content_type} {rec.body[:200]}"
