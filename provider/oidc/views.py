@@ -1,12 +1,15 @@
 """Discovery, authorization (consent), userinfo and the consents account page. Thin: rules live elsewhere."""
 
+import hashlib
 import json
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from django.conf import settings
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.http import HttpResponse, HttpResponseNotModified, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, resolve_url
 from django.urls import reverse
 from django.utils.decorators import method_decorator
@@ -99,10 +102,34 @@ def provider_metadata():
 
 @require_safe
 def discovery(request):
-    response = JsonResponse(provider_metadata())
+    body, etag = _discovery_document()
+    if etag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
+        response = HttpResponseNotModified()
+    else:
+        response = HttpResponse(body, content_type="application/json")
+    response["ETag"] = etag
     response["Access-Control-Allow-Origin"] = "*"
     response["Cache-Control"] = "public, max-age=300"
     return response
+
+
+_discovery_cache = {}
+
+
+def _discovery_document():
+    """The serialized metadata and its ETag, built once per process: it changes only with settings."""
+    cached = _discovery_cache.get(settings.OIDC_ISSUER)
+    if cached is None:
+        body = json.dumps(provider_metadata()).encode()
+        cached = (body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"')
+        _discovery_cache.clear()
+        _discovery_cache[settings.OIDC_ISSUER] = cached
+    return cached
+
+
+@receiver(setting_changed, dispatch_uid="signet_discovery_cache")
+def _forget_discovery_document(**kwargs):
+    _discovery_cache.clear()
 
 
 def redirect_post_as_get(request):
