@@ -68,7 +68,8 @@ def provider_metadata():
         "scopes_supported": list(settings.SIGNET_SCOPES),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query", "fragment"],
-        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        # "password" only works for clients an operator registered for it (legacy, see README).
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials", "password"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],

@@ -3,6 +3,7 @@
 import pytest
 import requests
 
+from tests.conftest import PASSWORD
 from tests.oidc.flows import fragment
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -114,7 +115,12 @@ def test_signing_subjects_and_pkce(flow, user, metadata):
 def test_grant_types(flow, user, metadata, issuer):
     from provider.oidc.services import client_create
 
-    assert metadata["grant_types_supported"] == ["authorization_code", "refresh_token", "client_credentials"]
+    assert metadata["grant_types_supported"] == [
+        "authorization_code",
+        "refresh_token",
+        "client_credentials",
+        "password",
+    ]
     tokens = flow.tokens(scope="openid offline_access")
     assert flow.refresh(tokens["refresh_token"]).status_code == 200
     service, secret = client_create(
@@ -127,6 +133,19 @@ def test_grant_types(flow, user, metadata, issuer):
         f"{issuer}/token",
         data={"grant_type": "client_credentials"},
         auth=(service.client_id, secret),
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    legacy, legacy_secret = client_create(
+        name="First-party app",
+        client_type="confidential",
+        grant="password",
+        audiences=["https://api.example.com"],
+    )
+    response = requests.post(
+        f"{issuer}/token",
+        data={"grant_type": "password", "username": user.email, "password": PASSWORD, "scope": "openid"},
+        auth=(legacy.client_id, legacy_secret),
         timeout=10,
     )
     assert response.status_code == 200, response.text
