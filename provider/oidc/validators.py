@@ -47,7 +47,21 @@ class SignetValidator(AuthorizationRules, UserinfoRules, TokenGrantRules, OAuth2
         # DOT reads request.client.jwk_key twice, for the header's kid and then to sign: pin one key
         # so a reload in between (a rotation elsewhere) cannot yield a kid naming a different key.
         with pinned_active_key():
-            return super().finalize_id_token(id_token, token, token_handler, request)
+            serialized = super().finalize_id_token(id_token, token, token_handler, request)
+        # DOT then stores the access token through _load_id_token, which verifies this very JWT again
+        # and re-reads its row by jti (about 1.2 ms and a query per exchange, bench scenario 2).
+        self._just_issued_id_token = (serialized, getattr(request, "id_token", None))
+        return serialized
+
+    def _load_id_token(self, token):
+        """DOT private method: the ID token this validator just issued needs no second verification.
+
+        The validator may be shared between threads; only an identical serialized JWT (unique by its
+        jti and signature) is answered from memory, anything else is verified as before."""
+        issued = getattr(self, "_just_issued_id_token", None)
+        if issued is not None and issued[0] == token and issued[1] is not None:
+            return issued[1]
+        return super()._load_id_token(token)
 
     def validate_bearer_token(self, token, scopes, request):
         """DOT accepts any token whose checksum row exists; a token signed by a revoked (or purged)
