@@ -126,10 +126,42 @@ class TokenGrantRules:
         if grant is None:
             self._revoke_tokens_of_used_code(code, client)
             return False
+        request.signet_grant = grant  # the validator's later questions about this code read it
         if not super().validate_code(client_id, code, client, request, *args, **kwargs):
             return False
         self._check_resources(request, client)
         return True
+
+    # DOT reads the code's row again for each of these questions (five queries per exchange); the
+    # row validate_code locked for this request answers them.
+    @staticmethod
+    def locked_grant(code, request):
+        grant = getattr(request, "signet_grant", None)
+        return grant if grant is not None and grant.code == code else None
+
+    def confirm_redirect_uri(self, client_id, code, redirect_uri, client, request, *args, **kwargs):
+        grant = self.locked_grant(code, request)
+        if grant is not None:
+            return grant.redirect_uri_allowed(redirect_uri)
+        return super().confirm_redirect_uri(client_id, code, redirect_uri, client, request, *args, **kwargs)
+
+    def get_code_challenge(self, code, request):
+        grant = self.locked_grant(code, request)
+        if grant is not None:
+            return grant.code_challenge or None
+        return super().get_code_challenge(code, request)
+
+    def get_code_challenge_method(self, code, request):
+        grant = self.locked_grant(code, request)
+        if grant is not None:
+            return grant.code_challenge_method or None
+        return super().get_code_challenge_method(code, request)
+
+    def get_authorization_code_nonce(self, client_id, code, redirect_uri, request):
+        grant = self.locked_grant(code, request)
+        if grant is not None:
+            return grant.nonce or None
+        return super().get_authorization_code_nonce(client_id, code, redirect_uri, request)
 
     def get_authorization_code_scopes(self, client_id, code, redirect_uri, request):
         # oauthlib's OpenID dispatcher asks before validate_code runs: no lookup of a NUL code.

@@ -89,12 +89,12 @@ class SignetValidator(AuthorizationRules, UserinfoRules, TokenGrantRules, OAuth2
     def validate_code(self, client_id, code, client, request, *args, **kwargs):
         valid = super().validate_code(client_id, code, client, request, *args, **kwargs)
         if valid:
-            session = (
-                get_grant_model().objects.filter(code=code).values("auth_time", "sid", "acr").first() or {}
-            )
-            request.auth_time = session.get("auth_time")
-            request.sid = session.get("sid") or None
-            request.acr = session.get("acr") or None
+            grant = self.locked_grant(code, request)
+            if grant is None:
+                grant = get_grant_model().objects.filter(code=code).first()
+            request.auth_time = grant.auth_time if grant else None
+            request.sid = (grant.sid if grant else "") or None
+            request.acr = (grant.acr if grant else "") or None
         return valid
 
     # --- ID token and userinfo claims --------------------------------------------------------
