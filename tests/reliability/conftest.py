@@ -4,7 +4,7 @@ import json
 import pytest
 
 from .deployment import Deployment, Template
-from .stack import PostgresServer, postgres_available
+from .stack import PostgresServer, postgres_available, redis_available
 
 _names = itertools.count(1)
 
@@ -33,6 +33,8 @@ def deploy(template):
     started = []
 
     def start(**kwargs):
+        if kwargs.get("with_redis", True) and not redis_available():
+            pytest.skip("redis-server is not installed")
         deployment = Deployment(template=template, dbname=f"signet_rel_{next(_names)}", **kwargs)
         started.append(deployment)
         if not template.pg.is_running():
