@@ -7,9 +7,11 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from django.conf import settings
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import SuspiciousOperation
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.http import HttpResponse, HttpResponseNotModified, HttpResponseRedirect, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import get_object_or_404, redirect, resolve_url
 from django.urls import reverse
 from django.utils.decorators import method_decorator
@@ -358,7 +360,11 @@ class UserInfoView(dot_views.UserInfoView):
 
     def _userinfo(self, request):
         in_header = request.headers.get("Authorization", "").lower().startswith("bearer ")
-        in_body = request.method == "POST" and "access_token" in request.POST
+        try:
+            in_body = request.method == "POST" and "access_token" in request.POST
+        except (MultiPartParserError, SuspiciousOperation, ValueError):
+            # Django's own answer would be an HTML 400 without the RFC 6750 challenge.
+            return _bearer_challenge(400, "invalid_request", "The body could not be read.")
         if "access_token" in request.GET:
             # RFC 9700 4.3.2: access tokens MUST NOT travel in the query string (they end up in logs).
             return _bearer_challenge(

@@ -464,11 +464,6 @@ def test_nul_in_code_at_token(issuer, rp_client, code):
     assert response.json()["error"] in ("invalid_grant", "invalid_request")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: /userinfo answers a malformed multipart body with an HTML 400 page, without the "
-    "RFC 6750 Bearer challenge",
-)
 def test_malformed_multipart_body_at_userinfo(flow):
     response = requests.post(
         f"{flow.issuer}/userinfo",

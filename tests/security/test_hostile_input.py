@@ -274,14 +274,7 @@ def hostile_request(draw, ctx):
 # Known bugs, each reproduced by a strict xfail test in test_hostile_cases.py: a generated request
 # that hits one is counted, not failed, so the generator keeps looking for new ones. When a bug is
 # fixed its xfail test turns red: remove the xfail there and the entry here.
-KNOWN_BUGS = {
-    "malformed multipart at /userinfo: HTML 400 (test_malformed_multipart_body_at_userinfo)": lambda req, r: (
-        req["endpoint"] == "userinfo"
-        and req["headers"].get("Content-Type", "").startswith("multipart/")
-        and r.status_code == 400
-        and r.headers.get("Content-Type", "").startswith("text/html")
-    ),
-}
+KNOWN_BUGS = {}
 
 
 def _latin1_safe(headers):
