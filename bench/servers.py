@@ -52,6 +52,33 @@ def wait_http(url, *, timeout=60, proc=None, log=None):
     raise RuntimeError(f"{url} did not answer within {timeout}s")
 
 
+def start_gunicorn(app, server):
+    """gunicorn for one benchmarked Django project: gthread workers on loopback, output to its log."""
+    log = open(server.log_path, "w")  # noqa: SIM115 - kept open for the server's lifetime
+    return subprocess.Popen(
+        [
+            str(VENV_BIN / "gunicorn"),
+            app,
+            "--bind",
+            f"127.0.0.1:{server.port}",
+            "--workers",
+            str(server.workers),
+            "--worker-class",
+            "gthread",
+            "--threads",
+            str(server.threads),
+            "--keep-alive",
+            "30",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=server.env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+
+
 class Server:
     name = "server"
     proc = None
@@ -204,29 +231,7 @@ class Signet(Server):
     # --- process ------------------------------------------------------------------------------
     def start(self):
         self.log_path = self.workdir / "signet.log"
-        log = open(self.log_path, "w")  # noqa: SIM115 - kept open for the server's lifetime
-        self.proc = subprocess.Popen(
-            [
-                str(VENV_BIN / "gunicorn"),
-                "provider.wsgi:application",
-                "--bind",
-                f"127.0.0.1:{self.port}",
-                "--workers",
-                str(self.workers),
-                "--worker-class",
-                "gthread",
-                "--threads",
-                str(self.threads),
-                "--keep-alive",
-                "30",
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        self.proc = start_gunicorn("provider.wsgi:application", self)
         wait_http(self.url + "/.well-known/openid-configuration", proc=self.proc, log=self.log_path)
         self.discover()
         # Every worker loads its code and keys before the first measured round.
@@ -386,29 +391,7 @@ class SampleApi(Server):
 
     def start(self):
         self.log_path = self.workdir / "sample_api.log"
-        log = open(self.log_path, "w")  # noqa: SIM115 - kept open for the server's lifetime
-        self.proc = subprocess.Popen(
-            [
-                str(VENV_BIN / "gunicorn"),
-                "django.core.wsgi:get_wsgi_application()",
-                "--bind",
-                f"127.0.0.1:{self.port}",
-                "--workers",
-                str(self.workers),
-                "--worker-class",
-                "gthread",
-                "--threads",
-                str(self.threads),
-                "--keep-alive",
-                "30",
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        self.proc = start_gunicorn("django.core.wsgi:get_wsgi_application()", self)
         wait_http(self.url + "/bench-open/hello/", proc=self.proc, log=self.log_path)
 
     def worker_pids(self):
