@@ -1,4 +1,4 @@
-"""Token endpoint cost, in process (no HTTP server): client_credentials and refresh rotation.
+"""Token endpoint cost, in process (no HTTP server): client_credentials, code exchange, refresh rotation.
 
     psql -h 127.0.0.1 -U postgres -c "CREATE DATABASE signet_bench_tokens"
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/signet_bench_tokens \\
@@ -11,6 +11,7 @@ Prints wall and CPU milliseconds per request; asserts nothing.
 
 import argparse
 import os
+import secrets
 import sys
 import time
 from pathlib import Path
@@ -18,18 +19,36 @@ from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "provider.settings")
-os.environ.setdefault("DEBUG", "true")
-os.environ.setdefault("ALLOWED_HOSTS", "testserver")
+# As the benchmarked server runs (bench/servers.py): DEBUG off, so no query log or debug work is timed.
+os.environ.update(
+    DJANGO_SETTINGS_MODULE="provider.settings",
+    DEBUG="false",
+    SIGNET_READ_DOT_ENV="false",
+    SECRET_KEY=secrets.token_urlsafe(50),
+    SIGNET_KEY_ENCRYPTION_KEY=secrets.token_urlsafe(48),
+    ALLOWED_HOSTS="testserver",
+    OIDC_ISSUER="http://testserver",
+    SIGNET_RATELIMIT_TOKEN="100000000/m",
+)
 
 
 def measure(label, n, call):
+    from django.db import connection, reset_queries
+    from django.test.utils import CaptureQueriesContext
+
     call()  # warm: key decryption, imports, connections
+    reset_queries()  # the log is capped: a full one (after migrate) would count nothing
+    with CaptureQueriesContext(connection) as captured:
+        call()
+    statements = len(captured)  # now: later requests empty the log it reads
     wall, cpu = time.perf_counter(), time.process_time()
     for _ in range(n):
         call()
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    print(f"{label:34} {wall / n * 1000:7.2f} ms wall  {cpu / n * 1000:7.2f} ms CPU  per request (n={n})")
+    print(
+        f"{label:34} {wall / n * 1000:7.2f} ms wall  {cpu / n * 1000:7.2f} ms CPU  "
+        f"{statements:3} SQL  per request (n={n})"
+    )
 
 
 def main():
@@ -49,11 +68,16 @@ def main():
     from django.test import Client as HttpClient
 
     from accounts.models import User
+    from keys.models import SigningKey
     from keys.selectors import active_signing_key
     from provider.oidc.models import Client
     from provider.oidc.services import client_create
 
+    from bench import signet_fixtures
+
     call_command("migrate", verbosity=0)
+    # Each run has a fresh key-encryption key, so keys left by an earlier run could not be read.
+    SigningKey.objects.all().delete()
     call_command("keys", "ensure", verbosity=0)
     active_signing_key()
     Client.objects.filter(name__startswith="bench-cost").delete()
@@ -67,6 +91,13 @@ def main():
     )
     login, login_secret = client_create(
         name="bench-cost login", client_type="confidential", grant="password", audiences=["https://api"]
+    )
+    rp, rp_secret = client_create(
+        name="bench-cost rp",
+        client_type="confidential",
+        grant="authorization-code",
+        redirect_uris=[signet_fixtures.REDIRECT_URI],
+        audiences=["https://api"],
     )
     client = HttpClient()
 
@@ -87,6 +118,24 @@ def main():
         assert response.status_code == 200, response.content
 
     measure("client_credentials", args.requests, client_credentials)
+
+    codes = iter(_mint_codes(rp, user, args.requests + 2, signet_fixtures))
+
+    def exchange():
+        response = http.post(
+            "/token",
+            {
+                "grant_type": "authorization_code",
+                "code": next(codes),
+                "redirect_uri": signet_fixtures.REDIRECT_URI,
+                "code_verifier": signet_fixtures.CODE_VERIFIER,
+                "client_id": rp.client_id,
+                "client_secret": rp_secret,
+            },
+        )
+        assert response.status_code == 200, response.content
+
+    measure("authorization_code (exchange)", args.requests, exchange)
 
     first = http.post(
         "/token",
@@ -116,7 +165,40 @@ def main():
     measure("refresh_token (rotation)", args.requests, rotate)
     service.delete()
     login.delete()
+    rp.delete()
     user.delete()
+
+
+def _mint_codes(rp, user, n, fixtures):
+    """Codes as the authorize endpoint stores them, minted beforehand so only the exchange is timed."""
+    import secrets
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    from provider.oidc.models import AuthorizationCode
+
+    now = timezone.now()
+    rows = [
+        AuthorizationCode(
+            user=user,
+            application=rp,
+            code=secrets.token_urlsafe(30),
+            expires=now + timedelta(seconds=settings.SIGNET_AUTHORIZATION_CODE_LIFETIME),
+            redirect_uri=fixtures.REDIRECT_URI,
+            scope=fixtures.CODE_SCOPE,
+            code_challenge=fixtures.CODE_CHALLENGE,
+            code_challenge_method="S256",
+            nonce=f"n-{i}",
+            claims="",
+            auth_time=int(now.timestamp()),
+            sid=secrets.token_hex(16),
+        )
+        for i in range(n)
+    ]
+    AuthorizationCode.objects.bulk_create(rows)
+    return [row.code for row in rows]
 
 
 if __name__ == "__main__":
