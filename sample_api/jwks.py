@@ -236,6 +236,10 @@ def parse_jwks(document, algorithms):
         except jwt.PyJWTError as e:
             log.warning("skipping unusable key %s: %s", jwk.get("kid"), e)
             continue
+        # PyJWT's decode warned about short keys on every token; once per key set is enough.
+        short = getattr(parsed.Algorithm, "check_key_length", lambda key: None)(parsed.key)
+        if short:
+            log.warning("key %s: %s", jwk["kid"], short)
         if jwk["kid"] in keys:
             duplicates.add(jwk["kid"])
         keys[jwk["kid"]] = VerificationKey(kid=jwk["kid"], alg=jwk.get("alg"), key=parsed.key)

@@ -244,3 +244,20 @@ def test_parse_jwks_drops_a_kid_that_appears_twice():
 def test_parse_jwks_without_a_usable_key_is_an_error(document):
     with pytest.raises(JWKSError):
         parse_jwks(document, {"RS256"})
+
+
+def test_parse_jwks_warns_once_about_a_short_rsa_key(caplog):
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    short = jwt.algorithms.RSAAlgorithm.to_jwk(
+        rsa.generate_private_key(public_exponent=65537, key_size=1024).public_key(), as_dict=True
+    )
+    document = {"keys": [rsa_jwk(), {**short, "kid": "short", "alg": "RS256"}]}
+
+    with caplog.at_level("WARNING", logger="sample_api.jwks"):
+        assert list(parse_jwks(document, {"RS256"})) == ["k1", "short"]
+
+    assert [r.getMessage() for r in caplog.records] == [
+        "key short: The RSA key is 1024 bits long, which is below the minimum recommended size of "
+        "2048 bits. See NIST SP 800-131A."
+    ]
