@@ -10,8 +10,6 @@ schedule (key_maintain) when this process's view of the ring says it is due: no 
 import logging
 import threading
 import time
-from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -107,7 +105,6 @@ class _KeyRingCache:
 
 
 _cache = _KeyRingCache()
-_pinned_active = ContextVar("signet_pinned_active_key", default=None)
 
 
 def _ring_version():
@@ -198,10 +195,7 @@ def invalidate():
 
 
 def active_signing_key(*, now=None):
-    """The one key that signs now (or the one pinned by pinned_active_key())."""
-    pinned = _pinned_active.get()
-    if pinned is not None:
-        return pinned
+    """The one key that signs now."""
     for key in keyring(now=now).values():
         if key.state == State.ACTIVE:
             return key
@@ -209,20 +203,6 @@ def active_signing_key(*, now=None):
         if key.state == State.ACTIVE:
             return key
     raise NoActiveKey("the key ring has no active signing key")
-
-
-@contextmanager
-def pinned_active_key(*, now=None):
-    """Within the block, active_signing_key() returns one and the same key, even across a reload.
-
-    For code that reads the active key more than once per token (DOT reads it once for the header's
-    kid and again to sign): a rotation in between must not produce a kid that names another key.
-    """
-    token = _pinned_active.set(active_signing_key(now=now))
-    try:
-        yield _pinned_active.get()
-    finally:
-        _pinned_active.reset(token)
 
 
 def published_keys(*, now=None):

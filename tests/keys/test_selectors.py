@@ -138,16 +138,6 @@ def test_a_revoked_key_is_not_found():
     assert selectors.active_signing_key().kid != key.kid
 
 
-def test_pinned_active_key_survives_a_reload(preset):
-    preset(RELOAD_EVERY_CALL)
-    before = selectors.active_signing_key()
-    with selectors.pinned_active_key() as pinned:
-        services.key_rotate()
-        assert pinned.kid == before.kid
-        assert selectors.active_signing_key().kid == before.kid
-    assert selectors.active_signing_key().kid != before.kid
-
-
 class Rollback(Exception):
     pass
 

@@ -15,7 +15,6 @@ import pytest
 from django.utils import timezone
 from jwcrypto.jws import InvalidJWSObject
 from oauth2_provider.models import get_access_token_model
-from oauth2_provider.oauth2_validators import OAuth2Validator
 
 from keys import jwt, selectors, services
 from provider.oidc.validators import SignetValidator
@@ -85,25 +84,3 @@ def test_a_token_that_is_not_a_jwt_is_left_to_dot(user, rp_client):
         SignetValidator().validate_bearer_token("opaque-token-from-elsewhere", [], bearer_request()) is True
     )
     assert SignetValidator().validate_bearer_token("unknown-opaque", [], bearer_request()) is False
-
-
-def test_an_id_token_header_and_signature_name_the_same_key_across_a_rotation(
-    rp_client, monkeypatch, settings
-):
-    # DOT reads client.jwk_key for the header's kid, then again to sign. Make a rotation land between.
-    settings.SIGNET_KEY_RELOAD_SECONDS = 0
-    client, _secret = rp_client
-    selectors.active_signing_key()
-
-    def dot_finalize(self, id_token, token, token_handler, request):
-        header_kid = request.client.jwk_key.thumbprint()
-        services.key_rotate()  # elsewhere, between DOT's two reads
-        selectors.invalidate()
-        return header_kid, request.client.jwk_key.thumbprint()
-
-    monkeypatch.setattr(OAuth2Validator, "finalize_id_token", dot_finalize)
-    header_kid, signing_kid = SignetValidator().finalize_id_token(
-        {}, {}, None, SimpleNamespace(client=client)
-    )
-    assert header_kid == signing_kid
-    assert selectors.active_signing_key().kid != header_kid  # the rotation did happen
