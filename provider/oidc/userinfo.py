@@ -31,7 +31,8 @@ class UserinfoRules:
         wanted = self._userinfo_claims_request(request)
         result = super().save_bearer_token(token, request, *args, **kwargs)
         if wanted and token.get("access_token"):
-            access_token = (
+            # The row token_grants just created, else (a path that did not create one) by checksum.
+            access_token = getattr(request, "signet_new_access_token", None) or (
                 get_access_token_model()
                 .objects.filter(token_checksum=_checksum(token["access_token"]))
                 .only("pk")
