@@ -128,8 +128,13 @@ AUTHENTICATION_BACKENDS = [
     "accounts.backends.LoginProtectionBackend",
     "accounts.backends.EmailBackend",
 ]
+# Argon2id cost (accounts/hashers.py): OWASP's recommended minimum, 19 MiB, 2 passes, 1 lane.
+SIGNET_ARGON2_MEMORY_KIB = env.int("SIGNET_ARGON2_MEMORY_KIB", default=19456)
+SIGNET_ARGON2_TIME_COST = env.int("SIGNET_ARGON2_TIME_COST", default=2)
+SIGNET_ARGON2_PARALLELISM = env.int("SIGNET_ARGON2_PARALLELISM", default=1)
 PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    # Replaces Django's Argon2PasswordHasher (same algorithm name: both in the list would clash).
+    "accounts.hashers.SignetArgon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
     # Only for client secrets (see provider/oidc/hashers.py); never chosen for passwords.
     "provider.oidc.hashers.ClientSecretHasher",
@@ -259,6 +264,8 @@ SIGNET_REFRESH_TOKEN_MAX_LIFETIME = env.int("SIGNET_REFRESH_TOKEN_MAX_LIFETIME",
 SIGNET_REFRESH_TOKEN_ONLINE_LIFETIME = env.int("SIGNET_REFRESH_TOKEN_ONLINE_LIFETIME", default=60 * 60 * 12)
 # Rows deleted per statement by `manage.py purge_tokens` (each batch its own short transaction).
 SIGNET_PURGE_BATCH_SIZE = env.int("SIGNET_PURGE_BATCH_SIZE", default=1000)
+# How long a worker keeps a client it loaded (provider/oidc/client_cache.py); 0: read every time.
+SIGNET_CLIENT_CACHE_SECONDS = env.int("SIGNET_CLIENT_CACHE_SECONDS", default=5)
 
 # --- Signing keys -------------------------------------------------------------------------
 SIGNET_KEY_ENCRYPTION_KEY = _required(

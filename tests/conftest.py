@@ -60,6 +60,16 @@ def _fresh_key_cache():
     reset_cache()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_client_cache():
+    """Each test starts with no cached client: the database is reset between tests without signals."""
+    from provider.oidc import client_cache
+
+    client_cache.clear()
+    yield
+    client_cache.clear()
+
+
 @pytest.fixture
 def issuer(live_server, settings):
     """Serve the provider on a live port and make that URL the issuer."""

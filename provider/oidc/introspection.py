@@ -10,7 +10,7 @@ from oauth2_provider.models import get_access_token_model, get_refresh_token_mod
 
 from keys import jwt
 
-from . import client_auth, refresh
+from . import client_auth, client_cache, refresh
 from .models import Client, TokenFamily
 
 INACTIVE = {"active": False}
@@ -18,7 +18,9 @@ INACTIVE = {"active": False}
 
 def client_authenticate(*, presented):
     """The active client these credentials authenticate, or None (same work either way)."""
-    client = Client.objects.filter(client_id=presented.client_id, is_active=True).first()
+    client = client_cache.client_get(presented.client_id)
+    if client is not None and not client.is_active:
+        client = None
     confidential = client is not None and client.client_type == Client.CLIENT_CONFIDENTIAL
     stored = client.client_secret if confidential else None
     return client if client_auth.stored_secret_matches(presented.secret, stored) else None

@@ -1,0 +1,53 @@
+"""Clients by client_id, kept in each worker for SIGNET_CLIENT_CACHE_SECONDS.
+
+Every token, introspection and revocation request starts by loading its client: one SELECT whose
+ORM cost (about 0.8 ms of CPU on the benchmark machine) was a fifth of a client_credentials
+request. Clients change rarely. A change saved in this process is seen at once (post_save and
+post_delete); one saved in another worker or instance within the cache lifetime. 0 turns it off.
+
+Unknown client_ids are not remembered, so made-up ids cannot fill the memory; the cache holds at
+most MAX_ENTRIES clients and starts over when full.
+"""
+
+import copy
+import threading
+import time
+
+from django.conf import settings
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+
+from .models import Client
+
+MAX_ENTRIES = 4096
+
+_lock = threading.Lock()
+_entries = {}  # client_id -> (monotonic deadline, Client)
+
+
+def client_get(client_id):
+    """The Client with this client_id (active or not), or None; a copy the caller may change."""
+    lifetime = settings.SIGNET_CLIENT_CACHE_SECONDS
+    now = time.monotonic()
+    entry = _entries.get(client_id)
+    if entry is not None and entry[0] > now:
+        return copy.copy(entry[1])
+    client = Client.objects.filter(client_id=client_id).first()
+    if client is not None and lifetime > 0:
+        with _lock:
+            if len(_entries) >= MAX_ENTRIES:
+                _entries.clear()
+            _entries[client_id] = (now + lifetime, copy.copy(client))
+    return client
+
+
+def clear():
+    with _lock:
+        _entries.clear()
+
+
+@receiver(post_save, sender=Client, dispatch_uid="signet_client_cache_save")
+@receiver(post_delete, sender=Client, dispatch_uid="signet_client_cache_delete")
+def _forget(sender, instance, **kwargs):
+    # All of them: the client_id itself may have changed.
+    clear()
