@@ -61,7 +61,8 @@ class TokenKeysUnavailable(exceptions.APIException):
 def _bearer_token(request):
     """The Bearer token from the Authorization header; None when the request carries none."""
     # RFC 6750 2.3 allows tokens in the URL; we refuse them: URLs end up in logs and Referer headers.
-    if "access_token" in request.query_params:
+    # Most requests have no query string: then there is none to parse into a QueryDict.
+    if request.META.get("QUERY_STRING") and "access_token" in request.query_params:
         raise InvalidRequest("Send the access token in the Authorization header, not in the URL.")
     scheme, _, credentials = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
     if scheme.lower() != "bearer":

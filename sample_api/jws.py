@@ -10,10 +10,10 @@ ECDSA with the JOSE signature form, EdDSA) against the key object jwks.py keeps 
 No policy lives here: which algorithms, `typ` and claims are acceptable is tokens.py's business.
 """
 
-import base64
+import binascii
 import json
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from jwt.algorithms import get_default_algorithms
 from jwt.exceptions import PyJWTError
@@ -24,14 +24,16 @@ ASYMMETRIC_ALGORITHMS = frozenset(
 )
 _ALGORITHMS = {name: a for name, a in get_default_algorithms().items() if name in ASYMMETRIC_ALGORITHMS}
 _SEGMENT = re.compile(r"[A-Za-z0-9_-]*")
+_TO_STANDARD = bytes.maketrans(b"-_", b"+/")
+# The characters that may end a segment of length 4n+2 (4 unused bits) or 4n+3 (2 unused bits).
+_CANONICAL_LAST = {2: frozenset("AQgw"), 3: frozenset("AEIMQUYcgkosw048")}
 
 
 class MalformedJWS(ValueError):
     """Not a compact JWS with a JSON object header: three base64url segments."""
 
 
-@dataclass(frozen=True)
-class CompactJWS:
+class CompactJWS(NamedTuple):  # a tuple: built on every request, and cheaper than a dataclass
     header: dict
     signing_input: bytes  # the ASCII of "header.payload": what the signature covers
     payload: bytes  # decoded, not parsed: it is read only once the signature holds
@@ -44,12 +46,15 @@ def b64url_decode(segment):
     Padding, characters outside the alphabet and non-zero unused bits are refused, so one token
     has exactly one encoding (what PyJWT's own check enforces, at C speed).
     """
-    if _SEGMENT.fullmatch(segment) is None or len(segment) % 4 == 1:
+    if _SEGMENT.fullmatch(segment) is None:
         raise MalformedJWS("not base64url")
-    decoded = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
-    if base64.urlsafe_b64encode(decoded).rstrip(b"=").decode("ascii") != segment:
+    tail = len(segment) % 4
+    if tail == 1:
+        raise MalformedJWS("not base64url")
+    # A last character that carries set bits beyond the data would be a second spelling.
+    if tail and segment[-1] not in _CANONICAL_LAST[tail]:
         raise MalformedJWS("not canonical base64url")
-    return decoded
+    return binascii.a2b_base64(segment.encode("ascii").translate(_TO_STANDARD) + b"=" * (-tail % 4))
 
 
 def json_object(data):

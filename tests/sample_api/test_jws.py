@@ -97,6 +97,19 @@ def test_a_segment_with_unused_bits_set_is_refused(segment):
         jws.b64url_decode(segment)
 
 
+def test_a_last_character_is_accepted_exactly_when_it_is_the_canonical_spelling():
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    for prefix in ["Y", "YW", "YWJjY", "YWJjYW"]:  # segments of length 4n+2 and 4n+3
+        for last in alphabet:
+            segment = prefix + last
+            canonical = b64(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))) == segment
+            if canonical:
+                assert b64(jws.b64url_decode(segment)) == segment
+            else:
+                with pytest.raises(jws.MalformedJWS):
+                    jws.b64url_decode(segment)
+
+
 def test_the_canonical_spellings_decode():
     assert [jws.b64url_decode(s) for s in ["", "YQ", "YWI", "YWJj", "-_8"]] == [
         b"",
