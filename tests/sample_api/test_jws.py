@@ -84,6 +84,24 @@ def test_a_token_parses_into_header_payload_and_signature():
     assert b64(parsed.signature) == token.rsplit(".", 1)[1]
 
 
+def test_the_decoded_header_is_shared_read_only_and_checked_every_time():
+    first, second = jws.parse(signed()), jws.parse(signed(claims(sub="u2")))
+
+    # Tokens of one key share their header, so it is decoded once and must not be changeable.
+    assert first.header is second.header
+    with pytest.raises(TypeError):
+        first.header["alg"] = "none"
+    # Only decoding is remembered: a bad header fails again, and the signature is still checked.
+    bad = b64(b"{nope") + ".e30."
+    for _ in range(2):
+        with pytest.raises(jws.MalformedJWS):
+            jws.parse(bad)
+    header, payload, signature = signed().split(".")
+    forged = f"{header}.{b64(json.dumps(claims(sub='admin')).encode())}.{signature}"
+    with pytest.raises(InvalidToken, match="signature does not verify"):
+        verify(forged)
+
+
 @pytest.mark.parametrize("segment", ["YQ==", "YQ=", "Y Q", "YQ+", "YQ/", "Y!Q", "Y", "YQé"])
 def test_only_unpadded_base64url_is_accepted(segment):
     with pytest.raises(jws.MalformedJWS):
@@ -237,3 +255,14 @@ def test_the_allow_list_and_the_keys_alg_both_apply():
     with pytest.raises(InvalidToken, match="signature does not verify"):
         p256 = ec.generate_private_key(ec.SECP256R1())
         verify(signed(), keys=Keys(k1=VerificationKey("k1", None, p256.public_key())))
+
+
+def test_a_key_that_leaves_the_key_set_stops_verifying_tokens_whose_header_is_cached():
+    keys = Keys(k1=VerificationKey("k1", "RS256", RSA.public_key()))
+    token = signed()
+    assert verify(token, keys=keys)
+
+    del keys.keys["k1"]  # revoked: the next refetch no longer lists it
+
+    with pytest.raises(InvalidToken, match="unknown key"):
+        verify(token, keys=keys)
