@@ -87,11 +87,15 @@ def parse(token):
     if len(segments) != 3:
         raise MalformedJWS("not three segments")
     header_segment, payload_segment, signature_segment = segments
+    header = _header(header_segment)
+    # Decoded before the signing input is encoded: only then is every segment known to be ASCII.
+    payload = b64url_decode(payload_segment)
+    signature = b64url_decode(signature_segment)
     return CompactJWS(
-        header=_header(header_segment),
+        header=header,
         signing_input=f"{header_segment}.{payload_segment}".encode("ascii"),
-        payload=b64url_decode(payload_segment),
-        signature=b64url_decode(signature_segment),
+        payload=payload,
+        signature=signature,
     )
 
 

@@ -147,6 +147,10 @@ def test_the_canonical_spellings_decode():
         b64(b"{nope") + ".e30.",
         b64(b"\xff\xfe{}") + ".e30.",  # not UTF-8
         b64('{"alg":"RS256"}'.encode("utf-16")) + ".e30.",
+        # Non-ASCII (a header value arrives latin-1 decoded) in each segment: refused, never a 500.
+        "é" + ".e30.",
+        b64(b'{"alg":"RS256"}') + ".é.",
+        b64(b'{"alg":"RS256"}') + ".e30.é",
     ],
 )
 def test_malformed_compact_tokens_are_refused(token):
