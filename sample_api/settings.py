@@ -11,6 +11,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from sample_api.jws import ASYMMETRIC_ALGORITHMS
+
 BASE_DIR = Path(__file__).resolve().parent
 
 env = environ.Env()
@@ -59,7 +61,7 @@ RESOURCE_CLIENT_ID = env.str("RESOURCE_CLIENT_ID", default="")
 RESOURCE_CLIENT_SECRET = env.str("RESOURCE_CLIENT_SECRET", default="")
 RESOURCE_LOGIN_SCOPES = env.str("RESOURCE_LOGIN_SCOPES", default="openid profile email")
 
-_ASYMMETRIC = {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+_ASYMMETRIC = ASYMMETRIC_ALGORITHMS  # jws.py verifies these and nothing else
 if not RESOURCE_ALGORITHMS or not set(RESOURCE_ALGORITHMS) <= _ASYMMETRIC:
     raise ImproperlyConfigured(
         f"RESOURCE_ALGORITHMS must list asymmetric algorithms only (from {', '.join(sorted(_ASYMMETRIC))})."
