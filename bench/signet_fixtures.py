@@ -100,13 +100,13 @@ def setup(*, users, out, sample_api_audience):
     Path(out).write_text(json.dumps(data))
 
 
-def codes(*, n, out, user_id):
+def mint_codes(*, client, user_id, n):
+    """n authorization codes for `client` and the user, stored as /authorize stores them; their values."""
     from django.conf import settings
     from django.utils import timezone
 
-    from provider.oidc.models import AuthorizationCode, Client
+    from provider.oidc.models import AuthorizationCode
 
-    client = Client.objects.get(client_id=RP_CLIENT_ID)
     now = timezone.now()
     expires = now + timedelta(seconds=settings.SIGNET_AUTHORIZATION_CODE_LIFETIME)
     rows = [
@@ -127,7 +127,15 @@ def codes(*, n, out, user_id):
         for i in range(n)
     ]
     AuthorizationCode.objects.bulk_create(rows, batch_size=1000)
-    Path(out).write_text("".join(r.code + "\n" for r in rows))
+    return [row.code for row in rows]
+
+
+def codes(*, n, out, user_id):
+    from provider.oidc.models import Client
+
+    client = Client.objects.get(client_id=RP_CLIENT_ID)
+    minted = mint_codes(client=client, user_id=user_id, n=n)
+    Path(out).write_text("".join(code + "\n" for code in minted))
 
 
 def _token_tables():

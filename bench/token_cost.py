@@ -119,7 +119,8 @@ def main():
 
     measure("client_credentials", args.requests, client_credentials)
 
-    codes = iter(_mint_codes(rp, user, args.requests + 2, signet_fixtures))
+    # Minted beforehand, as /authorize stores them, so only the exchange is timed.
+    codes = iter(signet_fixtures.mint_codes(client=rp, user_id=user.pk, n=args.requests + 2))
 
     def exchange():
         response = http.post(
@@ -167,38 +168,6 @@ def main():
     login.delete()
     rp.delete()
     user.delete()
-
-
-def _mint_codes(rp, user, n, fixtures):
-    """Codes as the authorize endpoint stores them, minted beforehand so only the exchange is timed."""
-    import secrets
-    from datetime import timedelta
-
-    from django.conf import settings
-    from django.utils import timezone
-
-    from provider.oidc.models import AuthorizationCode
-
-    now = timezone.now()
-    rows = [
-        AuthorizationCode(
-            user=user,
-            application=rp,
-            code=secrets.token_urlsafe(30),
-            expires=now + timedelta(seconds=settings.SIGNET_AUTHORIZATION_CODE_LIFETIME),
-            redirect_uri=fixtures.REDIRECT_URI,
-            scope=fixtures.CODE_SCOPE,
-            code_challenge=fixtures.CODE_CHALLENGE,
-            code_challenge_method="S256",
-            nonce=f"n-{i}",
-            claims="",
-            auth_time=int(now.timestamp()),
-            sid=secrets.token_hex(16),
-        )
-        for i in range(n)
-    ]
-    AuthorizationCode.objects.bulk_create(rows)
-    return [row.code for row in rows]
 
 
 if __name__ == "__main__":
