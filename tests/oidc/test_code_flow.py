@@ -8,6 +8,7 @@ import pytest
 import requests
 
 from tests.conftest import PASSWORD, REDIRECT_URI
+from tests.oidc.flows import Flow
 from tests.support.browser import pkce_pair, query
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -124,31 +125,8 @@ def test_code_flow_with_pkce_login_consent_token_and_userinfo(issuer, browser, u
 
 def test_access_token_is_an_rfc9068_jwt(issuer, browser, user, rp_client):
     client, secret = rp_client
-    verifier, challenge = pkce_pair()
-    page = browser.get(
-        "/authorize",
-        params={
-            "response_type": "code",
-            "client_id": client.client_id,
-            "redirect_uri": REDIRECT_URI,
-            "scope": "openid",
-            "code_challenge": challenge,
-            "code_challenge_method": "S256",
-        },
-    )
-    redirect = browser.consent(browser.login(page, user.email, PASSWORD))
-    code = query(redirect.headers["Location"])["code"]
-    body = requests.post(
-        f"{issuer}/token",
-        data={
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": REDIRECT_URI,
-            "code_verifier": verifier,
-        },
-        auth=(client.client_id, secret),
-        timeout=10,
-    ).json()
+    # The step-by-step flow is the test above; tests/oidc/flows.Flow drives the same steps.
+    body = Flow(issuer=issuer, browser=browser, client=client, secret=secret).tokens(email=user.email)
     header = jwt.get_unverified_header(body["access_token"])
     assert header["typ"] == "at+jwt" and header["alg"] == "RS256"
     jwks = requests.get(f"{issuer}/jwks", timeout=10).json()

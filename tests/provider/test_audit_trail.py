@@ -4,16 +4,15 @@ expected audit trail, and neither the audit rows nor any log line carries a secr
 import io
 import json
 import logging
-import secrets
 
 import pytest
-import requests
 
 from keys.selectors import active_signing_key
 from provider.audit.models import AuditEvent
 from provider.logging import JsonFormatter
-from tests.conftest import PASSWORD, POST_LOGOUT_URI, REDIRECT_URI
-from tests.support.browser import forms, pkce_pair, query
+from tests.conftest import PASSWORD, POST_LOGOUT_URI
+from tests.oidc.flows import Flow
+from tests.support.browser import forms
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -35,47 +34,16 @@ def captured_logs():
 
 
 def run_session(issuer, browser, user, client, secret):
-    verifier, challenge = pkce_pair()
-    state = secrets.token_urlsafe(12)
-    page = browser.get(
-        "/authorize",
-        params={
-            "response_type": "code",
-            "client_id": client.client_id,
-            "redirect_uri": REDIRECT_URI,
-            "scope": "openid email offline_access",
-            "state": state,
-            "nonce": secrets.token_urlsafe(8),
-            "code_challenge": challenge,
-            "code_challenge_method": "S256",
-            "prompt": "consent",
-        },
-    )
-    page = browser.login(page, user.email, WRONG_PASSWORD)
-    page = browser.login(page, user.email, PASSWORD)
-    code = query(browser.consent(page).headers["Location"])["code"]
-    tokens = requests.post(
-        f"{issuer}/token",
-        data={
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": REDIRECT_URI,
-            "code_verifier": verifier,
-        },
-        auth=(client.client_id, secret),
-        timeout=10,
-    ).json()
-    refreshed = requests.post(
-        f"{issuer}/token",
-        data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
-        auth=(client.client_id, secret),
-        timeout=10,
-    ).json()
+    flow = Flow(issuer=issuer, browser=browser, client=client, secret=secret)
+    page = flow.authorize(scope="openid email offline_access", prompt="consent")
+    state, verifier = flow.last_params["state"], flow.verifier
+    page = flow.log_in(page, user.email, WRONG_PASSWORD)
+    page = flow.log_in(page, user.email, PASSWORD)
+    code = flow.at_relying_party(flow.allow(page))["code"]
+    tokens = flow.exchange(code).json()
+    refreshed = flow.refresh(tokens["refresh_token"]).json()
     assert "access_token" in refreshed, refreshed
-    info = requests.get(
-        f"{issuer}/userinfo", headers={"Authorization": f"Bearer {refreshed['access_token']}"}, timeout=10
-    )
-    assert info.status_code == 200
+    assert flow.userinfo(refreshed["access_token"]).status_code == 200
     logout = browser.get(
         "/logout",
         params={

@@ -4,8 +4,7 @@ import pytest
 import requests
 from django.test import Client as DjangoClient
 
-from tests.conftest import REDIRECT_URI
-from tests.support.browser import pkce_pair
+from tests.oidc.flows import Flow
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -36,21 +35,10 @@ def test_login_page_headers(issuer):
     assert "csrftoken=" in cookie and "SameSite=Lax" in cookie
 
 
-def test_consent_page_cannot_be_framed_or_cached(browser, user, rp_client):
+def test_consent_page_cannot_be_framed_or_cached(issuer, browser, user, rp_client):
     client, _ = rp_client
-    _, challenge = pkce_pair()
-    page = browser.get(
-        "/authorize",
-        params={
-            "response_type": "code",
-            "client_id": client.client_id,
-            "redirect_uri": REDIRECT_URI,
-            "scope": "openid",
-            "code_challenge": challenge,
-            "code_challenge_method": "S256",
-        },
-    )
-    page = browser.login(page, user.email, "correct horse battery staple 42")
+    flow = Flow(issuer=issuer, browser=browser, client=client)
+    page = flow.log_in(flow.authorize(), user.email)
     assert 'id="authorizationForm"' in page.text
     assert page.headers["X-Frame-Options"] == "DENY"
     assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]

@@ -13,8 +13,7 @@ from oauth2_provider.models import get_access_token_model, get_refresh_token_mod
 from provider.audit.models import AuditEvent
 from provider.oidc import refresh as refresh_rules
 from provider.oidc.models import AuthorizationCode, TokenFamily
-from tests.conftest import PASSWORD, REDIRECT_URI
-from tests.support.browser import pkce_pair, query
+from tests.oidc.flows import Flow
 from tests.tokens.conftest import API, exchange, introspect, mint_code, refresh, unverified
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -137,22 +136,10 @@ def test_expiry_rules_with_an_injected_clock(rp_client, user):
 def test_id_token_on_refresh_keeps_the_sign_ins_auth_time_and_sid(issuer, browser, user, rp_client):
     """Through the real login and consent pages, so auth_time and sid come from the browser session."""
     client, secret = rp_client
-    verifier, challenge = pkce_pair()
-    page = browser.get(
-        "/authorize",
-        params={
-            "response_type": "code",
-            "client_id": client.client_id,
-            "redirect_uri": REDIRECT_URI,
-            "scope": "openid offline_access",
-            "nonce": "n-1",
-            "prompt": "consent",
-            "code_challenge": challenge,
-            "code_challenge_method": "S256",
-        },
-    )
-    redirect = browser.consent(browser.login(page, user.email, PASSWORD))
-    code = query(redirect.headers["Location"])["code"]
+    flow = Flow(issuer=issuer, browser=browser, client=client, secret=secret)
+    page = flow.authorize(scope="openid offline_access", nonce="n-1", prompt="consent")
+    code = flow.at_relying_party(flow.allow(flow.log_in(page, user.email)))["code"]
+    verifier = flow.verifier
     # Move the sign-in an hour back instead of sleeping: a refresh that took "now" (or last_login)
     # as auth_time would then show it.
     AuthorizationCode.objects.filter(code=code).update(auth_time=F("auth_time") - 3600)
