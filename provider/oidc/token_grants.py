@@ -201,6 +201,10 @@ class TokenGrantRules:
             request.nonce = grant.nonce
         if grant.claims:
             request.claims = json.loads(grant.claims)
+        # The sign-in's authentication, which save_authorization_code stored with the code.
+        request.auth_time = grant.auth_time
+        request.sid = grant.sid or None
+        request.acr = grant.acr or None
         self._check_resources(request, client)
         return True
 

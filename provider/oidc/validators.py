@@ -11,7 +11,6 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 from jwcrypto.jws import InvalidJWSObject
-from oauth2_provider.models import get_grant_model
 from oauth2_provider.oauth2_validators import OAuth2Validator
 
 from keys import jwt
@@ -95,17 +94,6 @@ class SignetValidator(AuthorizationRules, UserinfoRules, TokenGrantRules, OAuth2
             grant.sid = sid
             grant.acr = acr
             grant.save(update_fields=["auth_time", "sid", "acr"])
-
-    def validate_code(self, client_id, code, client, request, *args, **kwargs):
-        valid = super().validate_code(client_id, code, client, request, *args, **kwargs)
-        if valid:
-            grant = self.locked_grant(code, request)
-            if grant is None:
-                grant = get_grant_model().objects.filter(code=code).first()
-            request.auth_time = grant.auth_time if grant else None
-            request.sid = (grant.sid if grant else "") or None
-            request.acr = (grant.acr if grant else "") or None
-        return valid
 
     # --- ID token and userinfo claims --------------------------------------------------------
     def get_additional_claims(self, request):
