@@ -337,7 +337,8 @@ class TokenGrantRules:
         if "scope" not in token:
             raise errors.FatalClientError("Failed to renew access token: missing scope")
         self._check_and_set_request_resource(request)
-        expires = timezone.now() + timedelta(
+        now = timezone.now()
+        expires = now + timedelta(
             seconds=token.get("expires_in", oauth2_settings.ACCESS_TOKEN_EXPIRE_SECONDS)
         )
         # DOT's RefreshToken.revoke(), on the row already locked: the old access token goes (its
@@ -346,7 +347,7 @@ class TokenGrantRules:
         if previous.access_token_id is not None:
             get_access_token_model().objects.filter(pk=previous.access_token_id).delete()
         previous.access_token = None
-        previous.revoked = timezone.now()
+        previous.revoked = now
         previous.save(update_fields=["access_token", "revoked", "updated"])
         request.refresh_token_instance = None
         access_token = self._create_access_token(expires, request, token, source_refresh_token=previous)
