@@ -121,7 +121,7 @@ def deployed(postgres):
         for name, value in COMPOSE["services"]["provider"]["environment"].items()
     }
     # The compose network's host names, replaced by this machine's servers.
-    env["DATABASE_URL"] = postgres.url
+    env["DATABASE_URL"] = postgres.url("postgres")
     env["REDIS_URL"] = env["REDIS_URL"].replace("redis://redis:", "redis://127.0.0.1:").replace("/0", "/15")
     env.update(
         {

@@ -3,8 +3,10 @@ import json
 
 import pytest
 
+from tests.support.postgres import ThrowawayPostgres, unavailable_reason
+
 from .deployment import Deployment, Template
-from .stack import PostgresServer, postgres_available, redis_available
+from .stack import redis_available
 
 _names = itertools.count(1)
 
@@ -12,9 +14,10 @@ _names = itertools.count(1)
 @pytest.fixture(scope="session")
 def pg_cluster():
     """A private PostgreSQL cluster the tests may stop and restart (never the machine's shared one)."""
-    if not postgres_available():
-        pytest.skip("PostgreSQL server binaries (/usr/lib/postgresql/*/bin) are not installed")
-    server = PostgresServer()
+    reason = unavailable_reason()
+    if reason:
+        pytest.skip(f"no private PostgreSQL cluster: {reason}")
+    server = ThrowawayPostgres()
     server.start()
     yield server
     server.destroy()

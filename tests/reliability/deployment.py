@@ -14,7 +14,9 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .stack import BASE_DIR, Gunicorn, PostgresServer, RedisServer, free_port, manage, run_script
+from tests.support.postgres import ThrowawayPostgres, free_port
+
+from .stack import BASE_DIR, Gunicorn, RedisServer, manage, run_script
 
 PASSWORD = "reliability passphrase 7431"
 REDIRECT_URI = "https://rp.reliability.example/callback"
@@ -93,7 +95,7 @@ def sample_api_available():
 class Template:
     """A migrated, seeded database in a private cluster; deployments copy it."""
 
-    pg: PostgresServer
+    pg: ThrowawayPostgres
     name: str
     seed: dict
     workdir: Path

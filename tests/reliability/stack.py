@@ -1,7 +1,7 @@
 """Throwaway infrastructure for the reliability suite, all on free loopback ports.
 
-- `PostgresServer`: a private PostgreSQL cluster (initdb + pg_ctl on a temporary directory), so a test
-  may stop and restart it without touching the machine's shared server.
+- `ThrowawayPostgres` (tests/support/postgres.py): a private PostgreSQL cluster, so a test may stop,
+  crash and restart it without touching the machine's shared server.
 - `RedisServer`: a private redis-server that a test may kill.
 - `Gunicorn`: a provider (or sample API) instance as its own process, with its log in a file.
 
@@ -11,20 +11,19 @@ exactly as a deployment would.
 
 import contextlib
 import ctypes
-import glob
 import json
 import os
-import pwd
 import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import requests
+
+from tests.support.postgres import free_port
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 
@@ -34,12 +33,6 @@ def _die_with_parent():
     # Not Linux: no such call; the fixtures' teardown still stops everything on a normal exit.
     with contextlib.suppress(OSError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_until(predicate, *, timeout, interval=0.1, what="condition"):
@@ -55,81 +48,8 @@ def wait_until(predicate, *, timeout, interval=0.1, what="condition"):
     raise TimeoutError(f"{what} not reached within {timeout}s (last error: {last_error!r})")
 
 
-def _postgres_bindir():
-    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(p.split("/")[-2]))
-    if not candidates:
-        return None
-    return Path(candidates[-1])
-
-
-def postgres_available():
-    return _postgres_bindir() is not None
-
-
 def redis_available():
     return shutil.which("redis-server") is not None
-
-
-class PostgresServer:
-    """A private cluster: trust auth on 127.0.0.1 only, fsync off (thrown away; crashed, never the OS)."""
-
-    def __init__(self):
-        self.bindir = _postgres_bindir()
-        self.root = Path(tempfile.mkdtemp(prefix="signet-rel-pg-"))
-        self.data = self.root / "data"
-        self.log = self.root / "postgres.log"
-        self.port = free_port()
-        # initdb refuses to run as root: run the server as the postgres system user then.
-        self.run_as = None
-        if os.geteuid() == 0:
-            self.run_as = "postgres"
-            pw = pwd.getpwnam("postgres")
-            os.chown(self.root, pw.pw_uid, pw.pw_gid)
-        self._pg(
-            ["initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"]
-        )
-
-    def _pg(self, argv, check=True):
-        cmd = [str(self.bindir / argv[0]), *argv[1:]]
-        if self.run_as:
-            cmd = ["runuser", "-u", self.run_as, "--", *cmd]
-        return subprocess.run(cmd, check=check, capture_output=True, text=True, timeout=120)
-
-    def start(self):
-        # fsync off: only the server process is ever crashed, never the machine, so what reached the
-        # OS survives. synchronous_commit stays on: a commit acknowledged to Signet must survive a
-        # crash, or the crash test would count tokens lost that Signet had every right to hand out.
-        options = (
-            f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self.root} "
-            "-c fsync=off -c full_page_writes=off -c max_connections=200"
-        )
-        self._pg(
-            ["pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", options, "-w", "-t", "60", "start"]
-        )
-
-    def stop(self, mode="fast"):
-        """`immediate` is a crash: no checkpoint, in-flight transactions lost, recovery at next start."""
-        self._pg(["pg_ctl", "-D", str(self.data), "-m", mode, "-w", "-t", "60", "stop"], check=False)
-
-    def is_running(self):
-        return self._pg(["pg_ctl", "-D", str(self.data), "status"], check=False).returncode == 0
-
-    def url(self, dbname):
-        return f"postgres://postgres@127.0.0.1:{self.port}/{dbname}"
-
-    def execute(self, sql, dbname="postgres"):
-        import psycopg
-
-        with psycopg.connect(
-            host="127.0.0.1", port=self.port, user="postgres", dbname=dbname, autocommit=True
-        ) as conn:
-            cur = conn.execute(sql)
-            return cur.fetchall() if cur.description else None
-
-    def destroy(self):
-        if self.is_running():
-            self.stop("immediate")
-        shutil.rmtree(self.root, ignore_errors=True)
 
 
 class RedisServer:
@@ -248,10 +168,10 @@ class Gunicorn:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
 
-def manage(*args, env, stdin=None, timeout=180):
-    """Run `manage.py` with the given environment; returns the completed process (checked)."""
+def _python(argv, *, env, stdin, timeout, what):
+    """Run this interpreter with `argv` in the project folder; the completed process (checked)."""
     result = subprocess.run(
-        [sys.executable, "manage.py", *args],
+        [sys.executable, *argv],
         cwd=BASE_DIR,
         env=env,
         input=stdin,
@@ -260,23 +180,20 @@ def manage(*args, env, stdin=None, timeout=180):
         timeout=timeout,
     )
     if result.returncode != 0:
-        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+        raise RuntimeError(f"{what} failed:\n{result.stdout}\n{result.stderr}")
     return result
+
+
+def manage(*args, env, stdin=None, timeout=180):
+    """Run `manage.py` with the given environment; returns the completed process (checked)."""
+    return _python(
+        ["manage.py", *args], env=env, stdin=stdin, timeout=timeout, what=f"manage.py {' '.join(args)}"
+    )
 
 
 def run_script(module, *, env, stdin="", timeout=180):
     """Run `python -m module` (a helper that sets Django up itself); return its `RESULT` line's JSON."""
-    result = subprocess.run(
-        [sys.executable, "-m", module],
-        cwd=BASE_DIR,
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"python -m {module} failed:\n{result.stdout}\n{result.stderr}")
+    result = _python(["-m", module], env=env, stdin=stdin, timeout=timeout, what=f"python -m {module}")
     for line in reversed(result.stdout.splitlines()):
         if line.startswith("RESULT "):
             return json.loads(line[len("RESULT ") :])
