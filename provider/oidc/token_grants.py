@@ -179,15 +179,12 @@ class TokenGrantRules:
     def validate_code(self, client_id, code, client, request, *args, **kwargs):
         if not client_auth.plausible_identifier(code):
             return False
-        # Lock the code until this request's transaction ends: of N simultaneous exchanges one
-        # proceeds and the others find the code gone.
-        grant = (
-            get_grant_model()
-            .objects.select_for_update(of=("self",))
-            .select_related("user")
-            .filter(code=code, application=client)
-            .first()
-        )
+        looked_up = getattr(request, "signet_code_lookup", None)
+        # Locked by get_authorization_code_scopes, before the client was known.
+        fresh = looked_up is None or looked_up[0] != code
+        grant = self._lock_code(code) if fresh else looked_up[1]
+        if grant is not None and grant.application_id != client.pk:
+            grant = None  # another client's code: as unknown as a used one
         if grant is None:
             self._revoke_tokens_of_used_code(code, client)
             return False
@@ -239,11 +236,32 @@ class TokenGrantRules:
             return grant.nonce or None
         return super().get_authorization_code_nonce(client_id, code, redirect_uri, request)
 
+    @staticmethod
+    def _lock_code(code):
+        """The code's row, locked until this request's transaction ends: of N simultaneous
+        exchanges one proceeds and the others find the code gone."""
+        return (
+            get_grant_model()
+            .objects.select_for_update(of=("self",))
+            .select_related("user")
+            .filter(code=code)
+            .first()
+        )
+
     def get_authorization_code_scopes(self, client_id, code, redirect_uri, request):
-        # oauthlib's OpenID dispatcher asks before validate_code runs: no lookup of a NUL code.
-        if not client_auth.plausible_identifier(code):
+        """oauthlib's OpenID dispatcher asks this before validate_code, to pick the grant class.
+
+        DOT reads the scope column here and validate_code then reads and locks the row again: the
+        row is locked and read once here instead (TokenView's transaction is already open) and
+        validate_code checks its client.
+        """
+        if not client_auth.plausible_identifier(code):  # a NUL byte would make PostgreSQL raise
             return []
-        return super().get_authorization_code_scopes(client_id, code, redirect_uri, request)
+        if not transaction.get_connection().in_atomic_block:
+            return super().get_authorization_code_scopes(client_id, code, redirect_uri, request)
+        grant = self._lock_code(code)
+        request.signet_code_lookup = (code, grant)
+        return grant.scope.split() if grant is not None and grant.scope else []
 
     @staticmethod
     def _revoke_tokens_of_used_code(code, client):

@@ -98,9 +98,9 @@ def test_a_code_exchange_reads_the_code_row_once_for_validation(rp_client, user)
         response = _exchange(client, secret, code)
     assert response.status_code == 200, response.content
     assert _statements(captured) == [
-        # oauthlib's OpenID dispatcher asks for the code's scopes before the client is known.
+        # Locked with its user when oauthlib's OpenID dispatcher asks for the code's scopes, before
+        # the client is known; the row then answers every later question.
         ("SELECT", "oidc_authorizationcode"),
-        ("SELECT", "oidc_authorizationcode"),  # locked, with its user; answers every later question
         ("INSERT", "oauth2_provider_idtoken"),
         ("INSERT", "oauth2_provider_accesstoken"),
         ("INSERT", "oauth2_provider_refreshtoken"),
