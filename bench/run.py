@@ -22,13 +22,17 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import load, procstat, stats  # noqa: E402
-from bench.servers import Peer, SampleApi, Signet, basic, free_port  # noqa: E402
+from bench.servers import Floor, Peer, SampleApi, Signet, basic, free_port  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 LIFETIMES = {"accessToken": 600, "idToken": 600, "authorizationCode": 60, "refreshToken": 2592000}
 KEYCLOAK_LOGINS_PER_VCPU = 15
-ALL_SCENARIOS = ["1", "2", "3", "4", "5", "6", "7", "9", "8"]  # 8 empties the token tables: last
+ALL_SCENARIOS = ["0", "1", "2", "3", "4", "5", "6", "7", "9", "8"]  # 8 empties the token tables: last
 TITLES = {
+    "0": "the floor: bare Django views under the same gunicorn, next to the peer's client credentials",
+    "0a": "floor: a constant JSON answer (Django's request handling only)",
+    "0b": "floor: + Basic authentication and one RS256 JWT",
+    "0c": "floor: + one INSERT of the token's checksum (raw cursor)",
     "1": "client credentials, client_secret_basic, JWT access token",
     "2": "authorization-code exchange (ID token + JWT access token + refresh token)",
     "3": "refresh grant with rotation",
@@ -219,6 +223,64 @@ PREPARERS = {
     "4c": get_preparer("jwks_uri"),
     "5": userinfo_preparer,
 }
+
+
+class FloorEndpoint:
+    """One endpoint of the floor server, measured as a server of its own (they share one process tree)."""
+
+    def __init__(self, floor, name, path, method="GET"):
+        self.floor, self.name, self.path_, self.method = floor, name, path, method
+        self.url = floor.url
+
+    def cpu_seconds(self):
+        return self.floor.cpu_seconds()
+
+    def db_cpu_seconds(self):
+        return 0.0
+
+    def request(self):
+        if self.method == "GET":
+            return {"path": self.path_}
+        return {
+            "path": self.path_,
+            "method": "POST",
+            "body": "grant_type=client_credentials",
+            "headers": {"Authorization": basic(self.floor.client_id, self.floor.client_secret)},
+        }
+
+
+def scenario_0(run):
+    """What Django and gunicorn cost before any provider logic: bench/floor_app.py's three views,
+    alternating with the peer's client-credentials grant (scenario 1's request)."""
+    floor = Floor(
+        workdir=RESULTS,
+        dbname=run.signet.dbname,
+        workers=run.args.workers,
+        threads=run.args.threads,
+        key_size=run.signet.key_size(),
+    )
+    run.servers_extra.append(floor)
+    floor.start()
+    endpoints = [
+        FloorEndpoint(floor, "0a", "/empty"),
+        FloorEndpoint(floor, "0b", "/sign", "POST"),
+        FloorEndpoint(floor, "0c", "/store", "POST"),
+    ]
+    cc = cc_preparer(run)
+
+    def prepare(server, seconds):
+        return cc(server, seconds) if server is run.peer else server.request()
+
+    result = run.alternate("0", [*endpoints, run.peer], prepare)
+    floor.stop()
+    run.servers_extra.remove(floor)
+    peer_rows = result["rounds"]["peer"]
+    for endpoint in endpoints:
+        rows = result["rounds"][endpoint.name]
+        result["servers"][endpoint.name]["ratio_cpu"] = stats.summary(
+            stats.ratios([r["cpu_ms"] for r in rows], [r["cpu_ms"] for r in peer_rows])
+        )
+    return {"0": result}
 
 
 def scenario_1(run):
@@ -457,6 +519,7 @@ def memory_summary(samples):
 
 
 SCENARIOS = {
+    "0": scenario_0,
     "1": scenario_1,
     "2": scenario_2,
     "3": scenario_3,
@@ -522,8 +585,35 @@ def report(results, machine, config):
     ]
     lines.append(stats.markdown_table(header, rows))
     lines.append("")
+    lines += floor_table(results.get("0"))
     lines += targets(results)
     return "\n".join(lines)
+
+
+def floor_table(r):
+    """Scenario 0: where 2x the peer's client-credentials CPU sits against bare Django views."""
+    if r is None:
+        return []
+    if "na" in r:
+        return [f"0: the floor → n/a: {r['na']}", ""]
+    fmt = stats.fmt
+    peer = r["servers"]["peer"]
+    rows = [
+        [key, TITLES[key], fmt(v["rps"], 0), fmt(v["cpu_ms"]), fmt(v["ratio_cpu"])]
+        for key, v in r["servers"].items()
+        if key != "peer"
+    ]
+    rows.append(
+        [
+            "1 (peer)",
+            "the peer's client credentials, same rounds",
+            fmt(peer["rps"], 0),
+            fmt(peer["cpu_ms"]),
+            "1",
+        ]
+    )
+    header = ["#", TITLES["0"], "req/s", "CPU ms/req", "CPU ratio to the peer's grant"]
+    return [stats.markdown_table(header, rows), ""]
 
 
 def targets(results):

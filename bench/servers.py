@@ -418,3 +418,56 @@ def _challenge(verifier):
 
     digest = hashlib.sha256(verifier.encode()).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+class Floor(Server):
+    """bench/floor_app.py under the same gunicorn settings as Signet, on Signet's throwaway database."""
+
+    name = "floor"
+
+    def __init__(self, *, workdir, dbname, workers, threads, key_size):
+        self.workdir = Path(workdir)
+        self.dbname = dbname
+        self.workers = workers
+        self.threads = threads
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.client_id = "floor-client"
+        self.client_secret = secrets.token_urlsafe(32)
+        self.env = {
+            **os.environ,
+            "FLOOR_DBNAME": dbname,
+            "FLOOR_CLIENT_ID": self.client_id,
+            "FLOOR_CLIENT_SECRET": self.client_secret,
+            "FLOOR_KEY_SIZE": str(key_size),
+        }
+        self.env.pop("DJANGO_SETTINGS_MODULE", None)
+
+    def start(self):
+        subprocess.run(
+            [
+                "psql",
+                "-h",
+                "127.0.0.1",
+                "-U",
+                "postgres",
+                "-d",
+                self.dbname,
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-qAt",
+                "-c",
+                "CREATE TABLE IF NOT EXISTS bench_floor_token (id bigserial PRIMARY KEY, checksum char(64)"
+                " UNIQUE NOT NULL, client_id varchar(100) NOT NULL, expires timestamptz NOT NULL)",
+            ],
+            check=True,
+            capture_output=True,
+        )
+        self.log_path = self.workdir / "floor.log"
+        self.proc = start_gunicorn("bench.floor_app:application", self)
+        wait_http(self.url + "/empty", proc=self.proc, log=self.log_path)
+        for _ in range(self.workers * 4):
+            requests.get(self.url + "/empty", timeout=10)
+
+    def worker_pids(self):
+        return [p for p in procstat.tree(self.pid) if p != self.pid]
