@@ -147,7 +147,10 @@ class UserinfoClaimsRequest(models.Model):
     """
 
     access_token = models.OneToOneField(
-        "oauth2_provider.AccessToken", on_delete=models.CASCADE, related_name="+"
+        # Named so the access token's loaders can join it (select_related) instead of a second read.
+        "oauth2_provider.AccessToken",
+        on_delete=models.CASCADE,
+        related_name="userinfo_claims_request",
     )
     claims = models.JSONField()
 

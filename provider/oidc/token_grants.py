@@ -20,7 +20,7 @@ import json
 import time
 from datetime import timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from oauth2_provider.models import get_access_token_model, get_grant_model, get_refresh_token_model
 from oauth2_provider.settings import oauth2_settings
@@ -30,6 +30,7 @@ from provider.audit import audit
 
 from . import audiences, client_auth, client_cache, refresh
 from .models import Client, TokenFamily
+from .userinfo import claims_request_of
 
 # Scopes about a user: meaningless for a client acting on its own behalf (client_credentials).
 USER_SCOPES = frozenset({"openid", "profile", "email", "offline_access"})
@@ -281,7 +282,7 @@ class TokenGrantRules:
             get_refresh_token_model()
             .objects.select_for_update(of=("self",))
             .filter(token_checksum=refresh.checksum(refresh_token))
-            .select_related("access_token", "user")
+            .select_related("access_token", "access_token__userinfo_claims_request", "user")
         )
         # Bound to its client: another client's attempt changes nothing, not even reuse detection.
         if not rows or any(rt.application_id != client.pk for rt in rows):
@@ -359,14 +360,22 @@ class TokenGrantRules:
         expires = now + timedelta(
             seconds=token.get("expires_in", oauth2_settings.ACCESS_TOKEN_EXPIRE_SECONDS)
         )
-        # DOT's RefreshToken.revoke(), on the row already locked: the old access token goes (its
-        # claims request cascades) and the old refresh token is marked used. DOT would lock and
-        # read both rows again first, in a savepoint.
-        if previous.access_token_id is not None:
-            get_access_token_model().objects.filter(pk=previous.access_token_id).delete()
+        # DOT's RefreshToken.revoke(), on the rows already loaded: the old refresh token is marked
+        # used and the old access token goes. DOT would lock and read both rows again first, in a
+        # savepoint, and Django's deletion collector would read the access token once more to find
+        # what points at it: only this refresh token (unlinked here) and its claims request.
+        old_access_token = previous.access_token
         previous.access_token = None
         previous.revoked = now
         previous.save(update_fields=["access_token", "revoked", "updated"])
+        if old_access_token is not None:
+            claims_request = claims_request_of(old_access_token)
+            if claims_request is not None:
+                claims_request.delete()
+            table = connection.ops.quote_name(get_access_token_model()._meta.db_table)
+            with connection.cursor() as cursor:
+                # The model's own table name, quoted; the value is a bound parameter.
+                cursor.execute(f"DELETE FROM {table} WHERE id = %s", [old_access_token.pk])  # noqa: S608
         request.refresh_token_instance = None
         access_token = self._create_access_token(expires, request, token, source_refresh_token=previous)
         self._create_refresh_token(request, token["refresh_token"], access_token, previous)

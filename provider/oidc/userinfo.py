@@ -24,6 +24,12 @@ def _claims_request(request):
     return value if isinstance(value, dict) else None
 
 
+def claims_request_of(access_token):
+    """The access token's UserinfoClaimsRequest or None; no query when its loader joined it."""
+    # Django's reverse one-to-one raises a DoesNotExist that is also an AttributeError.
+    return getattr(access_token, "userinfo_claims_request", None)
+
+
 class UserinfoRules:
     """Remember a claims request's userinfo part with the access token; answer userinfo from it."""
 
@@ -38,7 +44,9 @@ class UserinfoRules:
                 .only("pk")
                 .first()
             )
-            if access_token is not None:
+            if access_token is getattr(request, "signet_new_access_token", None):
+                UserinfoClaimsRequest.objects.create(access_token=access_token, claims=wanted)
+            elif access_token is not None:
                 UserinfoClaimsRequest.objects.update_or_create(
                     access_token=access_token, defaults={"claims": wanted}
                 )
@@ -53,13 +61,22 @@ class UserinfoRules:
         if request.grant_type == "refresh_token":
             previous = getattr(request, "refresh_token_instance", None)
             if previous is not None and previous.access_token_id:
-                row = UserinfoClaimsRequest.objects.filter(access_token_id=previous.access_token_id).first()
+                row = claims_request_of(previous.access_token)
                 return row.claims if row is not None else None
         return None
 
+    def _load_access_token(self, token):
+        """DOT private: the bearer token's row with its client, user and claims request in one query."""
+        return (
+            get_access_token_model()
+            .objects.select_related("application", "user", "userinfo_claims_request")
+            .filter(token_checksum=_checksum(token))
+            .first()
+        )
+
     def get_userinfo_claims(self, request):
         """OIDC Core 5.3.2: claims for the token's granted scopes and its claims request."""
-        row = UserinfoClaimsRequest.objects.filter(access_token=request.access_token).first()
+        row = claims_request_of(request.access_token)
         return claim_rules.claims_for(
             request.user,
             request.scopes,

@@ -14,6 +14,7 @@ import pytest
 from django.db import connection
 from django.test import Client as HttpClient
 from django.test.utils import CaptureQueriesContext
+from oauth2_provider.models import get_access_token_model
 
 from tests.conftest import REDIRECT_URI
 from tests.tokens.conftest import mint_code
@@ -119,17 +120,12 @@ def test_a_refresh_rotates_the_locked_token_without_reading_it_again(rp_client, 
         )
     assert response.status_code == 200, response.content
     assert _statements(captured) == [
-        ("SELECT", "oauth2_provider_refreshtoken"),  # locked, with its access token and user
+        # Locked, with its access token, that token's claims request (none here) and the user.
+        ("SELECT", "oauth2_provider_refreshtoken"),
         ("SELECT", "oidc_tokenfamily"),
         ("INSERT", "oauth2_provider_idtoken"),
-        ("SELECT", "oidc_userinfoclaimsrequest"),  # carried over to the new access token
-        # Deleting the old access token: Django's collector, for its claims request and the
-        # refresh token pointing at it.
-        ("SELECT", "oauth2_provider_accesstoken"),
-        ("DELETE", "oidc_userinfoclaimsrequest"),
-        ("UPDATE", "oauth2_provider_refreshtoken"),
-        ("DELETE", "oauth2_provider_accesstoken"),
-        ("UPDATE", "oauth2_provider_refreshtoken"),  # the old refresh token: used
+        ("UPDATE", "oauth2_provider_refreshtoken"),  # the old refresh token: used, unlinked
+        ("DELETE", "oauth2_provider_accesstoken"),  # the old access token, without the collector's reads
         ("INSERT", "oauth2_provider_accesstoken"),
         ("INSERT", "oauth2_provider_refreshtoken"),
         ("INSERT", "audit_auditevent"),
@@ -140,3 +136,28 @@ def test_a_refresh_rotates_the_locked_token_without_reading_it_again(rp_client, 
         client.client_id, secret, {"grant_type": "refresh_token", "refresh_token": first["refresh_token"]}
     )
     assert reuse.status_code == 400 and reuse.json()["error"] == "invalid_grant"
+
+
+def test_only_the_refresh_token_and_the_claims_request_point_at_an_access_token():
+    """Refresh rotation deletes the old access token with one DELETE, after unlinking its refresh
+    token and deleting its claims request (token_grants._save_bearer_token). Another table pointing
+    at access tokens would need handling there first."""
+    pointing = sorted(
+        (rel.related_model._meta.label, rel.on_delete.__name__)
+        for rel in get_access_token_model()._meta.related_objects
+    )
+    assert pointing == [
+        ("oauth2_provider.RefreshToken", "SET_NULL"),
+        ("oidc.UserinfoClaimsRequest", "CASCADE"),
+    ]
+
+
+def test_userinfo_reads_the_token_with_its_client_user_and_claims_request_at_once(rp_client, user):
+    client, secret = rp_client
+    access_token = _exchange(client, secret, _code(client, user)).json()["access_token"]
+    HttpClient().get("/userinfo", HTTP_AUTHORIZATION=f"Bearer {access_token}")  # warm
+    with CaptureQueriesContext(connection) as captured:
+        response = HttpClient().get("/userinfo", HTTP_AUTHORIZATION=f"Bearer {access_token}")
+    assert response.status_code == 200, response.content
+    assert response.json()["sub"] == str(user.pk)
+    assert _statements(captured) == [("SELECT", "oauth2_provider_accesstoken")]
