@@ -114,7 +114,7 @@ class Consent(models.Model):
 class TokenFamily(models.Model):
     """One sign-in's refresh-token family (DOT's RefreshToken.token_family): what outlives rotation.
 
-    ID tokens issued on refresh keep the original auth_time and sid (OIDC Core 12.2); the family
+    ID tokens issued on refresh keep the original auth_time, sid and acr (OIDC Core 12.2); the family
     has an absolute deadline whatever its idle lifetime; and the authorization code it was
     exchanged for is remembered (as a checksum) so a replayed code revokes it (RFC 6749 4.1.2).
     """
@@ -127,6 +127,9 @@ class TokenFamily(models.Model):
     code_checksum = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
     auth_time = models.PositiveBigIntegerField(null=True, blank=True)
     sid = models.CharField(max_length=64, blank=True, default="")
+    acr = models.CharField(
+        max_length=64, blank=True, default="", help_text="Only when the sign-in asked for it."
+    )
     offline = models.BooleanField(default=False, help_text="Granted offline_access.")
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(db_index=True, help_text="Absolute end of every token in the family.")

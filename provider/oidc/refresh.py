@@ -1,7 +1,7 @@
 """Refresh-token families: start, expiry rules and revocation (RFC 6749 6, RFC 9700 4.14).
 
 DOT rotates refresh tokens and links each generation to its predecessor by `token_family`;
-TokenFamily holds what the family needs beyond that: the sign-in's auth_time and sid, an absolute
+TokenFamily holds what the family needs beyond that: the sign-in's auth_time, sid and acr, an absolute
 deadline, and the code it was exchanged for.
 """
 
@@ -22,7 +22,7 @@ def checksum(value):
     return hashlib.sha256(value.encode("utf-8")).hexdigest()
 
 
-def family_start(*, refresh_token, client, user, scopes, auth_time=None, sid="", code=None, now=None):
+def family_start(*, refresh_token, client, user, scopes, auth_time=None, sid="", acr="", code=None, now=None):
     """Record a new family for the first refresh token of a sign-in (code or password exchange)."""
     now = now or timezone.now()
     offline = lifetimes.OFFLINE_ACCESS in (scopes or ())
@@ -33,6 +33,7 @@ def family_start(*, refresh_token, client, user, scopes, auth_time=None, sid="",
         code_checksum=checksum(code) if code else None,
         auth_time=auth_time,
         sid=sid or "",
+        acr=acr or "",
         offline=offline,
         expires_at=now + lifetimes.refresh_family_lifetime(scopes),
     )

@@ -313,9 +313,11 @@ class TokenGrantRules:
         if refresh.refresh_token_expired(refresh_token=rt, client=client, family=family, now=timezone.now()):
             return False  # idle and absolute limits (DOT's global REFRESH_TOKEN_EXPIRE_SECONDS is off)
         if family is not None:
-            # OIDC Core 12.2: an ID token issued on refresh keeps the sign-in's auth_time and sid.
+            # OIDC Core 12.2: an ID token issued on refresh keeps the sign-in's auth_time and sid,
+            # and the acr it was given, when it asked for one.
             request.auth_time = family.auth_time
             request.sid = family.sid or None
+            request.acr = family.acr or None
         self._check_resources(request, client)
         return True
 
@@ -338,6 +340,7 @@ class TokenGrantRules:
                 scopes=request.scopes,
                 auth_time=getattr(request, "auth_time", None),
                 sid=getattr(request, "sid", None) or "",
+                acr=getattr(request, "acr", None) or "",
                 code=request.code if request.grant_type == "authorization_code" else None,
             )
         return result

@@ -144,3 +144,14 @@ def test_an_id_token_from_a_refresh_keeps_the_sign_ins_auth_time_and_sid(flow, u
     assert again["sub"] == first["sub"]
     assert again["auth_time"] == first["auth_time"]
     assert again["sid"] == first["sid"]
+
+
+def test_an_id_token_from_a_refresh_keeps_the_acr_the_sign_in_was_given(flow, user):
+    tokens = flow.tokens(scope="openid offline_access", acr_values="1")
+    assert flow.id_token_claims(tokens["id_token"])["acr"] == "1"
+    refreshed = flow.refresh(tokens["refresh_token"])
+    assert refreshed.status_code == 200, refreshed.text
+    assert flow.id_token_claims(refreshed.json()["id_token"], nonce=None)["acr"] == "1"
+    # A sign-in that did not ask for acr gets none on refresh either.
+    plain = flow.refresh(flow.tokens(scope="openid offline_access")["refresh_token"]).json()
+    assert "acr" not in flow.id_token_claims(plain["id_token"], nonce=None)
