@@ -114,7 +114,8 @@ class Consent(models.Model):
 class TokenFamily(models.Model):
     """One sign-in's refresh-token family (DOT's RefreshToken.token_family): what outlives rotation.
 
-    ID tokens issued on refresh keep the original auth_time, sid and acr (OIDC Core 12.2); the family
+    ID tokens issued on refresh keep the original auth_time, sid and acr (OIDC Core 12.2) and the
+    claims the sign-in's claims request asked for in them; the family
     has an absolute deadline whatever its idle lifetime; and the authorization code it was
     exchanged for is remembered (as a checksum) so a replayed code revokes it (RFC 6749 4.1.2).
     """
@@ -129,6 +130,9 @@ class TokenFamily(models.Model):
     sid = models.CharField(max_length=64, blank=True, default="")
     acr = models.CharField(
         max_length=64, blank=True, default="", help_text="Only when the sign-in asked for it."
+    )
+    id_token_claims = models.JSONField(
+        null=True, blank=True, help_text="The id_token part of the sign-in's claims request (OIDC Core 5.5)."
     )
     offline = models.BooleanField(default=False, help_text="Granted offline_access.")
     created_at = models.DateTimeField(auto_now_add=True)

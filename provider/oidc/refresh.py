@@ -22,7 +22,19 @@ def checksum(value):
     return hashlib.sha256(value.encode("utf-8")).hexdigest()
 
 
-def family_start(*, refresh_token, client, user, scopes, auth_time=None, sid="", acr="", code=None, now=None):
+def family_start(
+    *,
+    refresh_token,
+    client,
+    user,
+    scopes,
+    auth_time=None,
+    sid="",
+    acr="",
+    id_token_claims=None,
+    code=None,
+    now=None,
+):
     """Record a new family for the first refresh token of a sign-in (code or password exchange)."""
     now = now or timezone.now()
     offline = lifetimes.OFFLINE_ACCESS in (scopes or ())
@@ -34,6 +46,7 @@ def family_start(*, refresh_token, client, user, scopes, auth_time=None, sid="",
         auth_time=auth_time,
         sid=sid or "",
         acr=acr or "",
+        id_token_claims=id_token_claims,
         offline=offline,
         expires_at=now + lifetimes.refresh_family_lifetime(scopes),
     )

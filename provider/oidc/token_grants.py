@@ -29,6 +29,7 @@ from oauthlib.oauth2.rfc6749 import errors
 from provider.audit import audit
 
 from . import audiences, client_auth, client_cache, refresh
+from . import claims as claim_rules
 from .models import Client, TokenFamily
 from .userinfo import claims_request_of
 
@@ -318,6 +319,8 @@ class TokenGrantRules:
             request.auth_time = family.auth_time
             request.sid = family.sid or None
             request.acr = family.acr or None
+            if family.id_token_claims:
+                request.claims = family.id_token_claims  # so are the claims it asked for by name
         self._check_resources(request, client)
         return True
 
@@ -341,6 +344,7 @@ class TokenGrantRules:
                 auth_time=getattr(request, "auth_time", None),
                 sid=getattr(request, "sid", None) or "",
                 acr=getattr(request, "acr", None) or "",
+                id_token_claims=claim_rules.section(getattr(request, "claims", None), "id_token"),
                 code=request.code if request.grant_type == "authorization_code" else None,
             )
         return result

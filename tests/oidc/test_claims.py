@@ -155,3 +155,14 @@ def test_an_id_token_from_a_refresh_keeps_the_acr_the_sign_in_was_given(flow, us
     # A sign-in that did not ask for acr gets none on refresh either.
     plain = flow.refresh(flow.tokens(scope="openid offline_access")["refresh_token"]).json()
     assert "acr" not in flow.id_token_claims(plain["id_token"], nonce=None)
+
+
+def test_an_id_token_from_a_refresh_repeats_the_claims_the_sign_in_asked_for(flow, user):
+    wanted = claims_param({"id_token": {"email": None}, "userinfo": {"name": None}})
+    tokens = flow.tokens(scope="openid offline_access", claims=wanted)
+    assert flow.id_token_claims(tokens["id_token"])["email"] == "alice@example.com"
+    refreshed = flow.refresh(tokens["refresh_token"]).json()
+    again = flow.id_token_claims(refreshed["id_token"], nonce=None)
+    assert again["email"] == "alice@example.com"
+    assert "name" not in again  # asked for at userinfo only
+    assert flow.userinfo(refreshed["access_token"]).json()["name"] == "Alice Liddell"
