@@ -6,6 +6,7 @@ import json
 from oauth2_provider.models import get_access_token_model
 
 from . import claims as claim_rules
+from . import client_cache
 from .models import UserinfoClaimsRequest
 
 
@@ -66,13 +67,19 @@ class UserinfoRules:
         return None
 
     def _load_access_token(self, token):
-        """DOT private: the bearer token's row with its client, user and claims request in one query."""
-        return (
+        """DOT private: the bearer token's row with its user and claims request in one query, and
+        its client from client_cache (DOT joins the client's row too: a third of userinfo's CPU)."""
+        rows = list(
             get_access_token_model()
-            .objects.select_related("application", "user", "userinfo_claims_request")
-            .filter(token_checksum=_checksum(token))
-            .first()
+            .objects.select_related("user", "userinfo_claims_request")
+            .filter(token_checksum=_checksum(token))[:1]
         )
+        if not rows:
+            return None
+        access_token = rows[0]
+        if access_token.application_id is not None:
+            access_token.application = client_cache.client_by_pk(access_token.application_id)
+        return access_token
 
     def get_userinfo_claims(self, request):
         """OIDC Core 5.3.2: claims for the token's granted scopes and its claims request."""
