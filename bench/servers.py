@@ -362,7 +362,7 @@ class SampleApi(Server):
 
     name = "sample_api"
 
-    def __init__(self, *, workdir, issuer, port, workers, threads, fixtures):
+    def __init__(self, *, workdir, issuer, port, workers, threads, fixtures, extra_env=None):
         self.workdir = Path(workdir)
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
@@ -379,6 +379,7 @@ class SampleApi(Server):
             "RESOURCE_CLIENT_ID": fixtures["rp"]["client_id"],
             "RESOURCE_CLIENT_SECRET": fixtures["rp"]["client_secret"],
             "DJANGO_SETTINGS_MODULE": "bench.sample_api_settings",
+            **(extra_env or {}),
         }
 
     @staticmethod

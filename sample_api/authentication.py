@@ -6,6 +6,7 @@ for a malformed request, 403 `insufficient_scope` (see permissions.py).
 """
 
 import logging
+import threading
 
 from django.conf import settings
 from rest_framework import exceptions, status
@@ -13,8 +14,23 @@ from rest_framework.authentication import BaseAuthentication
 
 from . import tokens
 from .jwks import KeysUnavailable, jwks_client
+from .verified import VerifiedTokens
 
 log = logging.getLogger(__name__)
+
+_verified = None
+_verified_lock = threading.Lock()
+
+
+def verified_tokens():
+    """The process's VerifiedTokens, sized by RESOURCE_VERIFIED_TOKENS on first use."""
+    global _verified
+    if _verified is None:
+        with _verified_lock:
+            if _verified is None:
+                _verified = VerifiedTokens(settings.RESOURCE_VERIFIED_TOKENS)
+    return _verified
+
 
 REALM = "sample-api"
 
@@ -81,7 +97,7 @@ class BearerTokenAuthentication(BaseAuthentication):
         if token is None:
             return None
         try:
-            claims = tokens.access_token_verify(
+            claims = verified_tokens().access_token_verify(
                 token,
                 keys=jwks_client(),
                 issuer=settings.RESOURCE_ISSUER,

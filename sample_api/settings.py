@@ -44,6 +44,8 @@ RESOURCE_AUDIENCE = _required("RESOURCE_AUDIENCE", "http://127.0.0.1:8001")
 # Asymmetric algorithms only: a symmetric one would let anyone holding the public key forge tokens.
 RESOURCE_ALGORITHMS = env.list("RESOURCE_ALGORITHMS", default=["RS256"])
 RESOURCE_LEEWAY_SECONDS = env.int("RESOURCE_LEEWAY_SECONDS", default=30)
+# Tokens each process keeps as verified until they expire (sample_api/verified.py); 0: verify every time.
+RESOURCE_VERIFIED_TOKENS = env.int("RESOURCE_VERIFIED_TOKENS", default=4096)
 # Scopes the sample endpoints demand.
 RESOURCE_READ_SCOPE = env.str("RESOURCE_READ_SCOPE", default="profile")
 RESOURCE_WRITE_SCOPE = env.str("RESOURCE_WRITE_SCOPE", default="notes:write")
@@ -68,6 +70,8 @@ if not RESOURCE_ALGORITHMS or not set(RESOURCE_ALGORITHMS) <= _ASYMMETRIC:
     )
 if not 0 <= RESOURCE_JWKS_MIN_TTL <= RESOURCE_JWKS_MAX_TTL:
     raise ImproperlyConfigured("Need 0 <= RESOURCE_JWKS_MIN_TTL <= RESOURCE_JWKS_MAX_TTL.")
+if RESOURCE_VERIFIED_TOKENS < 0:
+    raise ImproperlyConfigured("RESOURCE_VERIFIED_TOKENS must be >= 0.")
 if RESOURCE_JWKS_COOLDOWN < 0 or RESOURCE_HTTP_TIMEOUT <= 0:
     raise ImproperlyConfigured("RESOURCE_JWKS_COOLDOWN must be >= 0 and RESOURCE_HTTP_TIMEOUT > 0.")
 

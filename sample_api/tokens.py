@@ -67,7 +67,9 @@ def _check_claims(claims, *, issuer, audience, required):
 
 
 def _decode(token, *, keys, algorithms, issuer, audience, required, check_typ):
-    """Header checks, key lookup, signature, iss and aud; times are the caller's (injected clock)."""
+    """Header checks, key lookup, signature, iss and aud; times are the caller's (injected clock).
+
+    Returns the claims and the VerificationKey whose signature they carry."""
     if not isinstance(token, str) or len(token) > MAX_TOKEN_LENGTH:
         raise InvalidToken("malformed token")
     try:
@@ -97,7 +99,7 @@ def _decode(token, *, keys, algorithms, issuer, audience, required, check_typ):
     except jws.MalformedJWS as e:
         raise InvalidToken("invalid token") from e
     _check_claims(claims, issuer=issuer, audience=audience, required=required)
-    return claims
+    return claims, key
 
 
 def _require_access_token_type(typ):
@@ -113,7 +115,14 @@ def _refuse_access_token_type(typ):
 
 def access_token_verify(token, *, keys, issuer, audience, algorithms, leeway=30, now=None):
     """Verify an RFC 9068 access token meant for `audience`; return its claims or raise InvalidToken."""
-    claims = _decode(
+    return access_token_verification(
+        token, keys=keys, issuer=issuer, audience=audience, algorithms=algorithms, leeway=leeway, now=now
+    )[0]
+
+
+def access_token_verification(token, *, keys, issuer, audience, algorithms, leeway=30, now=None):
+    """access_token_verify, also naming the key that signed the token: (claims, VerificationKey)."""
+    claims, key = _decode(
         token,
         keys=keys,
         algorithms=algorithms,
@@ -127,7 +136,7 @@ def access_token_verify(token, *, keys, issuer, audience, algorithms, leeway=30,
         raise InvalidToken("the token's sub and client_id must be strings")
     if not isinstance(claims.get("scope", ""), str):
         raise InvalidToken("the token's scope must be a string")
-    return claims
+    return claims, key
 
 
 def _at_hash(access_token, alg):
@@ -143,7 +152,7 @@ def id_token_verify(
     token, *, keys, issuer, client_id, nonce, algorithms, access_token=None, leeway=30, now=None
 ):
     """Verify an ID token received from the token endpoint (OIDC Core 3.1.3.7); return its claims."""
-    claims = _decode(
+    claims, _ = _decode(
         token,
         keys=keys,
         algorithms=algorithms,
