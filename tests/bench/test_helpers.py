@@ -84,3 +84,22 @@ def test_database_cpu_keeps_the_seconds_of_backends_that_exited():
     total = procstat.MonotonicCpu()
     assert total.update({101: 1.0, 102: 2.0}) == 3.0
     assert total.update({101: 1.5}) == 3.5  # 102 closed its connection: its 2 s still count
+
+
+def test_the_floor_table_shows_each_view_against_the_peers_grant():
+    from bench.run import floor_table
+
+    def row(cpu, ratio):
+        return {
+            "rps": stats.summary([1000.0]),
+            "cpu_ms": stats.summary([cpu]),
+            "ratio_cpu": stats.summary([ratio]),
+        }
+
+    servers = {"0a": row(0.3, 0.5), "0c": row(1.1, 1.83)}
+    servers["peer"] = {"rps": stats.summary([2500.0]), "cpu_ms": stats.summary([0.6])}
+    table = "\n".join(floor_table({"servers": servers}))
+    assert "| 0c | floor: + one INSERT of the token's checksum (raw cursor) | 1000 | 1.10 | 1.83 |" in table
+    assert "| 1 (peer) | the peer's client credentials, same rounds | 2500 | 0.60 | 1 |" in table
+    assert floor_table(None) == []
+    assert "n/a: no database" in floor_table({"na": "no database"})[0]
