@@ -324,8 +324,9 @@ OAUTH2_PROVIDER = {
     "OIDC_RP_INITIATED_LOGOUT_STRICT_REDIRECT_URIS": True,
     # RP-Initiated Logout 2: a verified id_token_hint of this session's user needs no confirmation.
     "OIDC_RP_INITIATED_LOGOUT_ALWAYS_PROMPT": False,
-    # Logout ends the browser session. DOT would also delete every token of the user at every
-    # client, offline_access ones included; clients are revoked from the consents page or /revoke.
+    # Logout ends the browser session and that sign-in's refresh tokens without offline_access
+    # (provider/oidc/session_end.py). DOT would delete every token of the user at every client,
+    # offline_access ones included; those are revoked from the consents page or /revoke.
     "OIDC_RP_INITIATED_LOGOUT_DELETE_TOKENS": False,
     # RFC 9700 (OAuth 2.0 Security BCP): adopt every compliant behaviour DOT offers.
     "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,

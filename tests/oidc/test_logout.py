@@ -222,3 +222,21 @@ def test_a_nul_in_client_id_is_refused_not_a_server_error(flow, signed_in):
     response = logout(flow, client_id="client\x00id", post_logout_redirect_uri=POST_LOGOUT_URI)
     assert_no_redirect(response)
     assert response.status_code == 400
+
+
+def test_signing_out_revokes_the_sessions_refresh_tokens_but_not_offline_ones(flow, user, other_browser):
+    from provider.audit.models import AuditEvent
+
+    session_bound = flow.tokens(scope="openid profile")
+    offline = flow.tokens(scope="openid offline_access")
+    elsewhere = type(flow)(issuer=flow.issuer, browser=other_browser, client=flow.client, secret=flow.secret)
+    other_session = elsewhere.tokens(scope="openid profile")  # the same user, another sign-in
+
+    response = logout(flow, id_token_hint=offline["id_token"], post_logout_redirect_uri=POST_LOGOUT_URI)
+    assert response.status_code == 302
+    assert flow.refresh(session_bound["refresh_token"]).json()["error"] == "invalid_grant"
+    assert flow.userinfo(session_bound["access_token"]).status_code == 401
+    assert flow.refresh(offline["refresh_token"]).status_code == 200
+    assert elsewhere.refresh(other_session["refresh_token"]).status_code == 200
+    ended = AuditEvent.objects.filter(event="token.session_ended")
+    assert ended.count() == 1 and ended.get().actor == str(user.pk)
