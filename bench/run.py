@@ -253,13 +253,7 @@ class FloorEndpoint:
 def scenario_0(run):
     """What Django and gunicorn cost before any provider logic: bench/floor_app.py's three views,
     alternating with the peer's client-credentials grant (scenario 1's request)."""
-    floor = Floor(
-        workdir=RESULTS,
-        dbname=run.signet.dbname,
-        workers=run.args.workers,
-        threads=run.args.threads,
-        key_size=run.signet.key_size(),
-    )
+    floor = Floor(signet=run.signet, key_size=run.signet.key_size())
     run.servers_extra.append(floor)
     floor.start()
     endpoints = [

@@ -426,18 +426,17 @@ class Floor(Server):
 
     name = "floor"
 
-    def __init__(self, *, workdir, dbname, workers, threads, key_size):
-        self.workdir = Path(workdir)
-        self.dbname = dbname
-        self.workers = workers
-        self.threads = threads
+    def __init__(self, *, signet, key_size):
+        # Signet's folder, database and gunicorn settings: only the code behind the port differs.
+        self.workdir, self.dbname = signet.workdir, signet.dbname
+        self.workers, self.threads = signet.workers, signet.threads
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.client_id = "floor-client"
         self.client_secret = secrets.token_urlsafe(32)
         self.env = {
             **os.environ,
-            "FLOOR_DBNAME": dbname,
+            "FLOOR_DBNAME": self.dbname,
             "FLOOR_CLIENT_ID": self.client_id,
             "FLOOR_CLIENT_SECRET": self.client_secret,
             "FLOOR_KEY_SIZE": str(key_size),

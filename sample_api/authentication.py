@@ -5,8 +5,8 @@ No database is touched: the caller is whoever the verified claims say. Errors sp
 for a malformed request, 403 `insufficient_scope` (see permissions.py).
 """
 
+import functools
 import logging
-import threading
 
 from django.conf import settings
 from rest_framework import exceptions, status
@@ -18,18 +18,11 @@ from .verified import VerifiedTokens
 
 log = logging.getLogger(__name__)
 
-_verified = None
-_verified_lock = threading.Lock()
 
-
+@functools.cache
 def verified_tokens():
     """The process's VerifiedTokens, sized by RESOURCE_VERIFIED_TOKENS on first use."""
-    global _verified
-    if _verified is None:
-        with _verified_lock:
-            if _verified is None:
-                _verified = VerifiedTokens(settings.RESOURCE_VERIFIED_TOKENS)
-    return _verified
+    return VerifiedTokens(settings.RESOURCE_VERIFIED_TOKENS)
 
 
 REALM = "sample-api"
