@@ -78,7 +78,10 @@ class UserinfoRules:
             return None
         access_token = rows[0]
         if access_token.application_id is not None:
-            access_token.application = client_cache.client_by_pk(access_token.application_id)
+            client = client_cache.client_by_pk(access_token.application_id)
+            if client is None:
+                return None  # deleted between the two reads: its tokens go with it
+            access_token.application = client
         return access_token
 
     def get_userinfo_claims(self, request):
