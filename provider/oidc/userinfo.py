@@ -37,20 +37,21 @@ class UserinfoRules:
     def save_bearer_token(self, token, request, *args, **kwargs):
         wanted = self._userinfo_claims_request(request)
         result = super().save_bearer_token(token, request, *args, **kwargs)
-        if wanted and token.get("access_token"):
-            # The row token_grants just created, else (a path that did not create one) by checksum.
-            access_token = getattr(request, "signet_new_access_token", None) or (
-                get_access_token_model()
-                .objects.filter(token_checksum=_checksum(token["access_token"]))
-                .only("pk")
-                .first()
-            )
-            if access_token is getattr(request, "signet_new_access_token", None):
-                UserinfoClaimsRequest.objects.create(access_token=access_token, claims=wanted)
-            elif access_token is not None:
-                UserinfoClaimsRequest.objects.update_or_create(
-                    access_token=access_token, defaults={"claims": wanted}
-                )
+        if not (wanted and token.get("access_token")):
+            return result
+        created = getattr(request, "signet_new_access_token", None)  # the row token_grants just made
+        if created is not None:
+            UserinfoClaimsRequest.objects.create(access_token=created, claims=wanted)
+            return result
+        # A path that did not go through token_grants' row keeping: find the token by checksum.
+        stored = (
+            get_access_token_model()
+            .objects.filter(token_checksum=_checksum(token["access_token"]))
+            .only("pk")
+            .first()
+        )
+        if stored is not None:
+            UserinfoClaimsRequest.objects.update_or_create(access_token=stored, defaults={"claims": wanted})
         return result
 
     @staticmethod
