@@ -138,9 +138,10 @@ def summarize(per_server):
 
 
 # --- scenarios ---------------------------------------------------------------------------------
-def token_request(server, creds, body, **extra):
+def token_request(server, creds, body, *, path=None, **extra):
+    """A POST to the token endpoint (or `path`) with the client's credentials by HTTP Basic."""
     return {
-        "path": server.path("token_endpoint"),
+        "path": path or server.path("token_endpoint"),
         "method": "POST",
         "body": body,
         "headers": {"Authorization": basic(creds["client_id"], creds["client_secret"])},
@@ -242,12 +243,8 @@ class FloorEndpoint:
     def request(self):
         if self.method == "GET":
             return {"path": self.path_}
-        return {
-            "path": self.path_,
-            "method": "POST",
-            "body": "grant_type=client_credentials",
-            "headers": {"Authorization": basic(self.floor.client_id, self.floor.client_secret)},
-        }
+        creds = {"client_id": self.floor.client_id, "client_secret": self.floor.client_secret}
+        return token_request(self, creds, "grant_type=client_credentials", path=self.path_)
 
 
 def scenario_0(run):
