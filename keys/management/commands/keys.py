@@ -30,6 +30,8 @@ class Command(OperatorCommand):
         rotate.add_argument(
             "--if-due", action="store_true", help="only when the rotation schedule says so (for cron)"
         )
+        show = subparsers.add_parser("show", help="one key's state, kid and dates")
+        show.add_argument("kid")
         revoke = subparsers.add_parser("revoke", help="withdraw a key from the JWKS at once")
         revoke.add_argument("kid")
         subparsers.add_parser("ensure", help="create an active and a next key if missing")
@@ -65,6 +67,13 @@ class Command(OperatorCommand):
                 "with a cached JWKS must refetch it to verify new tokens."
             )
         self.emit(data, text)
+
+    def do_show(self, kid, **options):
+        key = SigningKey.objects.filter(kid=kid).first()
+        if key is None:
+            self.fail(f"no signing key with kid {kid!r}")
+        row = _row(key)
+        self.emit(row, "\n".join(f"{name}: {value}" for name, value in row.items()))
 
     def do_revoke(self, kid, **options):
         try:
