@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.db import transaction
 from django.urls import reverse_lazy
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
@@ -14,7 +15,8 @@ from django.views.generic import TemplateView, UpdateView
 from provider.audit import audit
 
 from .forms import EmailAuthenticationForm, PasswordResetRequestForm, ProfileForm
-from .selectors import client_display_name
+from .selectors import apps_a_password_change_ends, client_display_name
+from .services import password_changed_notify
 
 
 class LoginView(auth_views.LoginView):
@@ -70,8 +72,17 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     template_name = "accounts/password_change.html"
     success_url = reverse_lazy("accounts:profile")
 
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        # Named before the user confirms: a new password ends every app's sign-in, not just this one.
+        context["ending_apps"] = apps_a_password_change_ends(user=self.request.user)
+        return context
+
     def form_valid(self, form):
-        response = super().form_valid(form)
+        # RFC 9700 4.14: the new password and the end of what the old one obtained commit together.
+        with transaction.atomic():
+            response = super().form_valid(form)
+            password_changed_notify(user=form.user, reason="change")
         audit("password.changed", actor=form.user)
         messages.success(self.request, "Your password was changed.")
         return response
@@ -105,7 +116,11 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     post_reset_login = False
 
     def form_valid(self, form):
-        response = super().form_valid(form)
+        # Whoever learnt the old password keeps no token past the reset (RFC 6819 5.2.2.3). The
+        # user's other browser sessions end with it: their session hash no longer matches.
+        with transaction.atomic():
+            response = super().form_valid(form)
+            password_changed_notify(user=form.user, reason="reset")
         audit("password.reset", actor=form.user)
         return response
 

@@ -64,16 +64,28 @@ def refresh_token_expired(*, refresh_token, client, family, now=None):
         return True  # an orphan: its access token was revoked out of band
     if access_token.expires + lifetimes.refresh_token_idle_lifetime(client) <= now:
         return True
-    return family is not None and family.expires_at <= now
+    return family is not None and family_deadline(family=family, client=client) <= now
+
+
+def family_deadline(*, family, client):
+    """The family's absolute end: the one it was given, or the online one (counted from its
+    start) once the client is no longer allowed offline_access."""
+    if family.offline and lifetimes.OFFLINE_ACCESS not in client.scope_list:
+        return min(family.expires_at, family.created_at + lifetimes.refresh_family_lifetime(()))
+    return family.expires_at
 
 
 @transaction.atomic
 def family_revoke(*, family, event, client_id=None, actor=None, now=None):
-    """Revoke every refresh token of a family, delete every access token issued from it, audit `event`."""
+    """Revoke every refresh token of a family, delete every access token issued from it, audit `event`.
+
+    `event=None` leaves the audit to a caller that ends many families at once and records them as one.
+    """
     if family is None:
         return
     get_refresh_token_model().revoke_family(family)  # DOT: set-based, refresh then access tokens
     TokenFamily.objects.filter(family=family, revoked_at__isnull=True).update(
         revoked_at=now or timezone.now()
     )
-    audit(event, actor=actor, client_id=client_id, token_family=str(family))
+    if event is not None:
+        audit(event, actor=actor, client_id=client_id, token_family=str(family))

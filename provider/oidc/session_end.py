@@ -1,18 +1,25 @@
-"""What ending a browser session ends with it: the refresh tokens bound to that sign-in.
+"""What ending a sign-in ends with it: the refresh tokens bound to it.
 
 A refresh-token family without offline_access belongs to the sign-in it came from (its sid), as in
 Keycloak and node oidc-provider: when the user signs out (RP-Initiated Logout, the account pages,
 the admin), those families are revoked with their access tokens. Families granted offline_access
 are meant to outlive the session and stay until revoked or expired.
+
+A new password ends every sign-in at once, so it ends every family of the user, offline ones
+included (RFC 6819 5.2.2.3, RFC 9700 4.14): whoever knew the old password may have obtained them.
 """
 
 from django.contrib.auth.signals import user_logged_out
+from django.db import transaction
 from django.dispatch import receiver
+from oauth2_provider.models import get_refresh_token_model
 
 from accounts.sessions import session_sid
+from accounts.signals import password_change_ends, password_changed
+from provider.audit import audit
 
 from . import refresh
-from .models import TokenFamily
+from .models import AuthorizationCode, TokenFamily
 
 
 def session_families_revoke(*, user, sid):
@@ -24,9 +31,46 @@ def session_families_revoke(*, user, sid):
         )
 
 
+def user_live_families(*, user):
+    """(family, client_id, client name) of every refresh-token family the user holds a live token of."""
+    return list(
+        get_refresh_token_model()
+        .objects.filter(user=user, revoked__isnull=True, token_family__isnull=False)
+        .values_list("token_family", "application__client_id", "application__name")
+        .distinct()
+    )
+
+
+@transaction.atomic
+def user_grants_revoke(*, user, reason):
+    """End every grant the user's password obtained: pending codes, then every family with its access tokens.
+
+    One audit event, `token.password_changed`, names how many families of which clients ended.
+    """
+    # Deleting waits for an exchange that holds a code's row lock, so the family it starts is
+    # committed, and found below, before the families are read.
+    AuthorizationCode.objects.filter(user=user).delete()
+    families = user_live_families(user=user)
+    for family, client_id, _name in families:
+        refresh.family_revoke(family=family, event=None, client_id=client_id, actor=user.pk)
+    clients = sorted({client_id for _family, client_id, _name in families})
+    audit("token.password_changed", actor=user.pk, reason=reason, families=len(families), clients=clients)
+    return len(families)
+
+
 @receiver(user_logged_out, dispatch_uid="signet_session_end_tokens")
 def _session_ended(sender, request, user, **kwargs):
     # Sent before Django flushes the session, so its sid is still there.
     sid = session_sid(request) if request is not None and hasattr(request, "session") else None
     if user is not None and sid:
         session_families_revoke(user=user, sid=sid)
+
+
+@receiver(password_changed, dispatch_uid="signet_password_changed_tokens")
+def _password_changed(sender, user, reason, **kwargs):
+    user_grants_revoke(user=user, reason=reason)
+
+
+@receiver(password_change_ends, dispatch_uid="signet_password_change_ends_clients")
+def _clients_a_password_change_ends(sender, user, **kwargs):
+    return sorted({name for _family, _client_id, name in user_live_families(user=user)})
