@@ -17,6 +17,7 @@ from oauth2_provider.signals import app_authorized
 
 from . import client_auth
 from .introspection import client_authenticate, token_introspect
+from .params import request_encoding_problem
 from .token_grants import issued_access_token
 
 # RFC 6749 5.2: a 401 invalid_client carries a challenge for the scheme the client should use.
@@ -42,12 +43,16 @@ REPEATABLE = frozenset({"resource"})
 def body_problem(request):
     """An RFC 6749 5.2 invalid_request response for a body the endpoint must not act on, else None.
 
-    RFC 6749 3.2 and RFC 7009/7662: parameters come form-urlencoded; RFC 6749 3.1: none may repeat.
-    Checked before DOT reads the body, whose parsers would answer an HTML 400 or keep the last value.
+    RFC 6749 3.2 and RFC 7009/7662: parameters come form-urlencoded, and decode exactly (params.py);
+    RFC 6749 3.1: none may repeat. Checked before DOT reads the body, whose parsers would answer an
+    HTML 400 or keep the last value.
     """
     try:
         if request.body and request.content_type != "application/x-www-form-urlencoded":
             return _error("invalid_request", "The body must be application/x-www-form-urlencoded.")
+        encoding = request_encoding_problem(request)
+        if encoding is not None:
+            return _error("invalid_request", encoding)
         fields = request.POST.lists()
     except (MultiPartParserError, SuspiciousOperation, ValueError):
         return _error("invalid_request", "The body could not be read.")

@@ -9,13 +9,18 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from oauth2_provider import views as dot_views
-from oauth2_provider.exceptions import ClientIdMissmatch, InvalidIDTokenError, InvalidOIDCClientError
+from oauth2_provider.exceptions import (
+    ClientIdMissmatch,
+    InvalidIDTokenError,
+    InvalidOIDCClientError,
+    InvalidRequestFatalError,
+)
 from oauth2_provider.models import get_application_model
 
 from accounts.sessions import session_sid
 
 from .authorization import InvalidHint, id_token_hint_claims
-from .views import redirect_post_as_get
+from .views import readable_problem, redirect_post_as_get
 
 # The confirmation form carries this field; any other POST to /logout is a logout request.
 CONFIRM_FORM_FIELD = "signet_logout"
@@ -51,6 +56,9 @@ class LogoutView(dot_views.RPInitiatedLogoutView):
 
     def dispatch(self, request, *args, **kwargs):
         self.hint = None
+        problem = readable_problem(request)
+        if problem is not None:
+            return self.error_response(InvalidRequestFatalError(description=problem))
         if request.method == "POST" and CONFIRM_FORM_FIELD not in request.POST:
             # RP-Initiated Logout 2: the RP may POST its request; it is answered as the same GET.
             return redirect_post_as_get(request)

@@ -39,6 +39,7 @@ from .authorization import (
     reauthentication_required,
 )
 from .consent import consent_covers, consent_record, consent_revoke, consents_of
+from .params import request_encoding_problem
 from .validators import SignetValidator
 
 # The consent form carries this field; any other POST to /authorize is an authorization request.
@@ -135,6 +136,14 @@ def _forget_discovery_document(**kwargs):
     _discovery_cache.clear()
 
 
+def readable_problem(request):
+    """Why a browser request's parameters cannot be read exactly (params.py), or None."""
+    try:
+        return request_encoding_problem(request)
+    except (SuspiciousOperation, ValueError):
+        return "The request could not be read."
+
+
 def redirect_post_as_get(request):
     """303 a form-encoded POST to the same URL with its parameters in the query (repeats kept).
 
@@ -170,6 +179,11 @@ class AuthorizeView(dot_views.AuthorizationView):
     http_method_names = ["get", "post", "head", "options"]
 
     def dispatch(self, request, *args, **kwargs):
+        problem = readable_problem(request)
+        if problem is not None:
+            # Parameters that cannot be read exactly name no trustworthy redirect_uri: a page, not a redirect.
+            error = errors.InvalidRequestError(description=problem)
+            return self.render_to_response({"error": error}, status=error.status_code)
         if request.method == "POST" and CONSENT_FORM_FIELD not in request.POST:
             return redirect_post_as_get(request)
         if request.method == "POST":
@@ -381,6 +395,9 @@ class UserInfoView(dot_views.UserInfoView):
                 body, status=200, content_type=headers.get("Content-Type", "application/json")
             )
             response["Access-Control-Allow-Origin"] = "*"
+            problem = request_encoding_problem(request)
+            if problem is not None:
+                return _bearer_challenge(400, "invalid_request", problem)
             return response
         error = _json_or_none(body) or {}
         # RFC 6750 3.1: 401 invalid_token, 403 insufficient_scope, both with the challenge.
