@@ -1,9 +1,10 @@
-"""What ending a sign-in ends with it: the refresh tokens bound to it.
+"""What ending a sign-in ends with it: its pending codes and the refresh tokens bound to it.
 
 A refresh-token family without offline_access belongs to the sign-in it came from (its sid), as in
 Keycloak and node oidc-provider: when the user signs out (RP-Initiated Logout, the account pages,
-the admin), those families are revoked with their access tokens. Families granted offline_access
-are meant to outlive the session and stay until revoked or expired.
+the admin), those families are revoked with their access tokens, and the codes that sign-in issued
+but no client has exchanged yet are deleted. Families granted offline_access are meant to outlive
+the session and stay until revoked or expired.
 
 A new password ends every sign-in at once, so it ends every family of the user, offline ones
 included (RFC 6819 5.2.2.3, RFC 9700 4.14): whoever knew the old password may have obtained them.
@@ -20,6 +21,16 @@ from provider.audit import audit
 
 from . import refresh
 from .models import AuthorizationCode, TokenFamily
+
+
+def session_codes_revoke(*, user, sid):
+    """Delete the codes this sign-in issued that are still waiting to be exchanged."""
+    # Deleting waits for an exchange that holds the code's row lock, so the family it starts is
+    # committed, and found by session_families_revoke, before the caller goes on to the families.
+    deleted, _ = AuthorizationCode.objects.filter(user=user, sid=sid).delete()
+    if deleted:
+        audit("authorization_code.revoked", actor=user.pk, reason="session_ended", codes=deleted)
+    return deleted
 
 
 def session_families_revoke(*, user, sid):
@@ -47,9 +58,7 @@ def user_grants_revoke(*, user, reason):
 
     One audit event, `token.password_changed`, names how many families of which clients ended.
     """
-    # Deleting waits for an exchange that holds a code's row lock, so the family it starts is
-    # committed, and found below, before the families are read.
-    AuthorizationCode.objects.filter(user=user).delete()
+    AuthorizationCode.objects.filter(user=user).delete()  # codes first, as in session_codes_revoke
     families = user_live_families(user=user)
     for family, client_id, _name in families:
         refresh.family_revoke(family=family, event=None, client_id=client_id, actor=user.pk)
@@ -63,6 +72,7 @@ def _session_ended(sender, request, user, **kwargs):
     # Sent before Django flushes the session, so its sid is still there.
     sid = session_sid(request) if request is not None and hasattr(request, "session") else None
     if user is not None and sid:
+        session_codes_revoke(user=user, sid=sid)
         session_families_revoke(user=user, sid=sid)
 
 

@@ -240,3 +240,19 @@ def test_signing_out_revokes_the_sessions_refresh_tokens_but_not_offline_ones(fl
     assert elsewhere.refresh(other_session["refresh_token"]).status_code == 200
     ended = AuditEvent.objects.filter(event="token.session_ended")
     assert ended.count() == 1 and ended.get().actor == str(user.pk)
+
+
+def test_a_code_issued_before_sign_out_is_refused_after_it(flow, user):
+    from provider.audit.models import AuditEvent
+
+    params = flow.sign_in(scope="openid profile")  # the relying party has its code, not yet exchanged
+    verifier = flow.verifier
+    assert_still_signed_in(flow)  # another code of the same sign-in, also pending
+    page = logout(flow)
+    flow.browser.submit(page, button="allow")
+
+    response = flow.exchange(params["code"], verifier=verifier)
+    # RFC 6749 5.2: the grant ended with the sign-in that issued it.
+    assert (response.status_code, response.json().get("error")) == (400, "invalid_grant")
+    ended = AuditEvent.objects.get(event="authorization_code.revoked")
+    assert ended.actor == str(user.pk) and ended.data == {"reason": "session_ended", "codes": 2}
