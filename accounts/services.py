@@ -1,7 +1,11 @@
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django_ratelimit.core import get_usage
+
+from provider import context
 
 from . import signals
 
@@ -25,3 +29,30 @@ def password_changed_notify(*, user, reason):
     every token the old password obtained) then ends with it, or the password change rolls back.
     """
     signals.password_changed.send(sender=user.__class__, user=user, reason=reason)
+
+
+def password_reset_throttle(*, request, email):
+    """Count a password-reset request per client address, then per target email; say which limit it is over.
+
+    None when a link may be sent, else ("address" or "email", seconds until that count starts over).
+    The email is counted whether or not an account has it, so the limit tells nothing of which do.
+    An address already over its limit is not counted against the email it names.
+    """
+    limits = (
+        ("address", settings.SIGNET_RATELIMIT_PASSWORD_RESET, context.client_ip(request) or "unknown"),
+        # Django matches the email case-insensitively (PasswordResetForm.get_users): so does the count.
+        ("email", settings.SIGNET_RATELIMIT_PASSWORD_RESET_EMAIL, email.strip().casefold()),
+    )
+    for name, rate, value in limits:
+        if not rate:
+            continue
+        usage = get_usage(
+            request,
+            group=f"signet.password_reset.{name}",
+            key=lambda group, request, value=value: value,
+            rate=rate,
+            increment=True,
+        )
+        if usage is not None and usage["should_limit"]:
+            return name, max(1, int(usage["time_left"]))
+    return None

@@ -1,5 +1,6 @@
 """Sign-in, sign-out, password reset and the account page. Thin: Django's auth views do the work."""
 
+import logging
 from urllib.parse import parse_qs, urlsplit
 
 from django.conf import settings
@@ -7,6 +8,8 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db import transaction
+from django.http import HttpResponseRedirect
+from django.shortcuts import render
 from django.urls import reverse_lazy
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
@@ -16,7 +19,9 @@ from provider.audit import audit
 
 from .forms import EmailAuthenticationForm, PasswordResetRequestForm, ProfileForm
 from .selectors import apps_a_password_change_ends, client_display_name
-from .services import password_changed_notify
+from .services import password_changed_notify, password_reset_throttle
+
+log = logging.getLogger("signet.accounts")
 
 
 class LoginView(auth_views.LoginView):
@@ -98,10 +103,31 @@ class PasswordResetView(auth_views.PasswordResetView):
     success_url = reverse_lazy("accounts:password_reset_done")
 
     def form_valid(self, form):
+        over = password_reset_throttle(request=self.request, email=form.cleaned_data["email"])
+        if over is not None:
+            limit, retry_after = over
+            log.warning("password reset limit per %s reached", limit)
+            if limit == "email":
+                # The "sent" page, and no mail: a refusal would tell that someone asked for this
+                # address recently, and the page already says the link may not come.
+                return HttpResponseRedirect(self.get_success_url())
+            # Per address, a plain 429: it says nothing about any account, and tells a person, or a
+            # script, to wait rather than to try again.
+            response = render(
+                self.request,
+                "accounts/password_reset_limited.html",
+                {"retry_after_minutes": -(-retry_after // 60)},
+                status=429,
+            )
+            response["Retry-After"] = str(retry_after)
+            response["Cache-Control"] = "no-store"
+            return response
         # Links in the email point at the issuer, never at whatever Host header the request carried.
         issuer = urlsplit(settings.OIDC_ISSUER)
         self.extra_email_context = {"base_url": f"{issuer.scheme}://{issuer.netloc}"}
         audit("password.reset_requested", actor=form.cleaned_data["email"][:254])
+        # The mail goes out inside this request: until there is a task queue (the groups/sessions
+        # issue brings one) the limits above are what bound it; then sending moves to the queue.
         return super().form_valid(form)
 
 
@@ -122,6 +148,10 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
             response = super().form_valid(form)
             password_changed_notify(user=form.user, reason="reset")
         audit("password.reset", actor=form.user)
+        from .lockout import forget_account_failures
+
+        # Proven the owner: failed sign-ins by others no longer lock or slow them (accounts/lockout.py).
+        forget_account_failures(form.user)
         return response
 
 

@@ -236,6 +236,9 @@ AXES_SENSITIVE_PARAMETERS = [
 # Rate limits per client address ("N/s", "N/m", "N/h"; empty: off), counted in the cache.
 SIGNET_RATELIMIT_TOKEN = env.str("SIGNET_RATELIMIT_TOKEN", default="1200/m")
 SIGNET_RATELIMIT_INTROSPECT = env.str("SIGNET_RATELIMIT_INTROSPECT", default="3000/m")
+# Password-reset links asked for per client address, and per target email (accounts/services.py).
+SIGNET_RATELIMIT_PASSWORD_RESET = env.str("SIGNET_RATELIMIT_PASSWORD_RESET", default="5/h")
+SIGNET_RATELIMIT_PASSWORD_RESET_EMAIL = env.str("SIGNET_RATELIMIT_PASSWORD_RESET_EMAIL", default="3/h")
 # A cache outage must not take the token endpoint down with it.
 RATELIMIT_FAIL_OPEN = True
 
