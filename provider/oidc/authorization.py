@@ -195,6 +195,7 @@ class AuthorizationRules:
     def check_authorization_request_shape(self, request):
         """Refuse malformed requests with invalid_request (or the OIDC *_not_supported errors)."""
         self._refuse_repeated_parameters(request)
+        self._refuse_unsupported_response_type(request)
         self._refuse_request_objects(request)
         self._refuse_unsupported_response_mode(request)
         self._refuse_prompt_create(request)
@@ -210,6 +211,16 @@ class AuthorizationRules:
         if repeated:
             raise errors.InvalidRequestError(
                 description=f"Repeated parameter: {', '.join(repeated)}.", request=request
+            )
+
+    @staticmethod
+    def _refuse_unsupported_response_type(request):
+        # RFC 6749 4.1.2.1: unsupported_response_type is for a type this server does not offer at all
+        # (only "code": discovery's response_types_supported); unauthorized_client would claim it
+        # offers the type but not to this client.
+        if request.response_type != "code":
+            raise errors.UnsupportedResponseTypeError(
+                description="Only response_type=code is supported.", request=request
             )
 
     @staticmethod

@@ -216,9 +216,23 @@ class TokenGrantRules:
 
     def confirm_redirect_uri(self, client_id, code, redirect_uri, client, request, *args, **kwargs):
         grant = self.locked_grant(code, request)
+        if getattr(request, "using_default_redirect_uri", False):
+            # RFC 6749 4.1.3: REQUIRED when the authorization request had one, and Signet's always
+            # do (OIDC Core 3.1.2.1); a missing required parameter is invalid_request (5.2).
+            raise errors.InvalidRequestError(
+                description="redirect_uri is required: the authorization request carried one."
+            )
         if grant is not None:
-            return grant.redirect_uri_allowed(redirect_uri)
-        return super().confirm_redirect_uri(client_id, code, redirect_uri, client, request, *args, **kwargs)
+            confirmed = grant.redirect_uri_allowed(redirect_uri)
+        else:
+            confirmed = super().confirm_redirect_uri(
+                client_id, code, redirect_uri, client, request, *args, **kwargs
+            )
+        if confirmed:
+            return True
+        # RFC 6749 5.2: invalid_grant, the grant "does not match the redirection URI used in the
+        # authorization request".
+        raise errors.InvalidGrantError(description="redirect_uri does not match the authorization request.")
 
     def get_code_challenge(self, code, request):
         grant = self.locked_grant(code, request)

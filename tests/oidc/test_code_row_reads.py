@@ -6,6 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 from django.utils import timezone
+from oauthlib.oauth2.rfc6749 import errors
 
 from provider.oidc.models import AuthorizationCode
 from provider.oidc.validators import SignetValidator
@@ -37,7 +38,8 @@ def test_questions_about_the_locked_code_need_no_query(grant, django_assert_num_
     request = SimpleNamespace(signet_grant=grant, client=grant.application)
     with django_assert_num_queries(0):
         assert validator.confirm_redirect_uri("id", "the-code", CALLBACK, None, request)
-        assert not validator.confirm_redirect_uri("id", "the-code", CALLBACK + "2", None, request)
+        with pytest.raises(errors.InvalidGrantError):  # RFC 6749 5.2: the URI does not match the code's
+            validator.confirm_redirect_uri("id", "the-code", CALLBACK + "2", None, request)
         assert validator.get_code_challenge("the-code", request) == "challenge"
         assert validator.get_code_challenge_method("the-code", request) == "S256"
         assert validator.get_authorization_code_nonce("id", "the-code", None, request) == "n-1"
@@ -58,7 +60,8 @@ def test_another_code_is_still_read_from_the_database(grant):
     client = grant.application
     assert validator.get_code_challenge(other.code, request) == "other-challenge"
     assert validator.confirm_redirect_uri("id", other.code, "https://rp.example.com/other", client, request)
-    assert not validator.confirm_redirect_uri("id", other.code, CALLBACK, client, request)
+    with pytest.raises(errors.InvalidGrantError):
+        validator.confirm_redirect_uri("id", other.code, CALLBACK, client, request)
 
 
 def test_validate_code_keeps_the_row_it_locked_for_the_later_questions(grant, django_assert_num_queries):
