@@ -118,6 +118,9 @@ class ClientAdmin(admin.ModelAdmin):
             obj.client_secret, obj.hash_client_secret = "", False
         super().save_model(request, obj, form, change)
         if change:
+    # DOT's Application.get_absolute_url names its own client-management pages, which Signet does
+    # not serve: the admin's "View on site" link would answer 500. A client has no page on the site.
+    view_on_site = False
             audit("client.updated", actor=request.user, client_id=obj.client_id, fields=form.changed_data)
         else:
             audit("client.created", actor=request.user, client_id=obj.client_id, name=obj.name)
