@@ -150,7 +150,7 @@ class Signet(Server):
             "DEBUG": "false",
             "SIGNET_READ_DOT_ENV": "false",  # a developer's .env must not change what is measured
             "SECRET_KEY": secrets.token_urlsafe(50),
-            "SIGNET_KEY_ENCRYPTION_KEY": secrets.token_urlsafe(48),
+            "SIGNET_KEY_ENCRYPTION_KEY": secrets.token_urlsafe(32),
             "OIDC_ISSUER": self.url,
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{dbname}",

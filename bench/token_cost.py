@@ -26,7 +26,7 @@ os.environ.update(
     DEBUG="false",
     SIGNET_READ_DOT_ENV="false",
     SECRET_KEY=secrets.token_urlsafe(50),
-    SIGNET_KEY_ENCRYPTION_KEY=secrets.token_urlsafe(48),
+    SIGNET_KEY_ENCRYPTION_KEY=secrets.token_urlsafe(32),
     ALLOWED_HOSTS="testserver",
     OIDC_ISSUER="http://testserver",
     SIGNET_RATELIMIT_TOKEN="100000000/m",

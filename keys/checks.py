@@ -4,19 +4,19 @@ from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 from django.db import DatabaseError
 
-DEBUG_KEK_PREFIX = "insecure-development-"
-MIN_KEK_LENGTH = 32
+from . import kek
+
 KEY_SIZES = (2048, 3072, 4096)
 
 
 @register(Tags.security, deploy=True)
 def check_development_key_encryption_key(app_configs, **kwargs):
-    """The derived development default is only for DEBUG: a deployment must set its own."""
-    if settings.SIGNET_KEY_ENCRYPTION_KEY.startswith(DEBUG_KEK_PREFIX):
+    """The development default is public: only for DEBUG, a deployment must generate its own."""
+    if kek.decode(settings.SIGNET_KEY_ENCRYPTION_KEY) == kek.DEVELOPMENT_BYTES:
         return [
             Warning(
                 "SIGNET_KEY_ENCRYPTION_KEY is the development default.",
-                hint="Set SIGNET_KEY_ENCRYPTION_KEY to a long random secret (e.g. 48 random bytes, base64).",
+                hint=f"Generate one with: {kek.GENERATE_COMMAND}",
                 id="keys.W001",
             )
         ]
@@ -24,18 +24,26 @@ def check_development_key_encryption_key(app_configs, **kwargs):
 
 
 @register(Tags.security)
-def check_key_encryption_key_length(app_configs, **kwargs):
-    """A short key-encryption key can be guessed, and with it every private key in a database dump."""
-    errors = []
-    named = [("SIGNET_KEY_ENCRYPTION_KEY", settings.SIGNET_KEY_ENCRYPTION_KEY)] + [
-        ("SIGNET_KEY_ENCRYPTION_KEY_FALLBACKS", s) for s in settings.SIGNET_KEY_ENCRYPTION_KEY_FALLBACKS
-    ]
-    for name, secret in named:
-        if len(secret) < MIN_KEK_LENGTH:
-            errors.append(
-                Error(f"{name} must hold secrets of at least {MIN_KEK_LENGTH} characters.", id="keys.E002")
+def check_key_encryption_keys(app_configs, **kwargs):
+    """A key-encryption key a person chose can be guessed offline from a database dump, and with it
+    every private key in it. Settings refuse such a current key at start-up (this check covers values
+    set some other way); a fallback may still be one, to decrypt the rows it encrypted, for a while."""
+    messages = []
+    problem = kek.problem(settings.SIGNET_KEY_ENCRYPTION_KEY)
+    if problem:
+        messages.append(Error(problem, id="keys.E002"))
+    legacy = [v for v in settings.SIGNET_KEY_ENCRYPTION_KEY_FALLBACKS if v and kek.decode(v) is None]
+    if legacy:
+        messages.append(
+            Warning(
+                f"SIGNET_KEY_ENCRYPTION_KEY_FALLBACKS holds {len(legacy)} value(s) that are not 32 random "
+                "bytes (base64): a database dump's private keys under them can be guessed offline.",
+                hint="Run `manage.py keys reencrypt` to move every key to SIGNET_KEY_ENCRYPTION_KEY, then "
+                "remove them from the fallbacks.",
+                id="keys.W010",
             )
-    return errors
+        )
+    return messages
 
 
 @register()
@@ -76,7 +84,7 @@ def check_stored_keys(app_configs, databases=None, **kwargs):
     try:
         keys = list(
             SigningKey.objects.exclude(state=SigningKey.State.REVOKED).only(
-                "kid", "state", "encrypted_private_jwk"
+                "kid", "state", "public_jwk", "encrypted_private_jwk"
             )
         )
     except DatabaseError:
@@ -87,24 +95,39 @@ def check_stored_keys(app_configs, databases=None, **kwargs):
         messages.append(Error(f"{active} signing keys are active; exactly one may be.", id="keys.E005"))
     if active == 0:
         messages.append(Warning("No active signing key yet: one is created on first use.", id="keys.W006"))
-    ids = crypto.configured_kek_ids()
-    unreadable, on_fallback = [], []
+    unreadable, mismatched, on_fallback, legacy = [], [], [], []
     for key in keys:
         try:
-            kek_id = crypto.kek_id_of(key.encrypted_private_jwk)
+            opened = crypto.open_private_key(
+                key.encrypted_private_jwk, kid=key.kid, public_jwk=key.public_jwk
+            )
+        except crypto.KeyMismatch:
+            mismatched.append(key.kid)
+            continue
         except crypto.KeyDecryptionError:
-            kek_id = None
-        if kek_id not in ids:
             unreadable.append(key.kid)
-        elif kek_id != ids[0]:
+            continue
+        if opened.legacy:
+            legacy.append(key.kid)
+        elif not opened.current:
             on_fallback.append(key.kid)
     if unreadable:
         messages.append(
             Error(
                 f"{len(unreadable)} signing key(s) cannot be decrypted with SIGNET_KEY_ENCRYPTION_KEY or its "
                 f"fallbacks: {', '.join(unreadable)}.",
-                hint="Put the previous key-encryption key into SIGNET_KEY_ENCRYPTION_KEY_FALLBACKS.",
+                hint="Put the previous key-encryption key into SIGNET_KEY_ENCRYPTION_KEY_FALLBACKS; a row "
+                "nobody can open was not written by Signet: revoke it (`manage.py keys revoke KID`).",
                 id="keys.E007",
+            )
+        )
+    if mismatched:
+        messages.append(
+            Error(
+                f"{len(mismatched)} signing key(s) hold a private key that is not their public key's: "
+                f"{', '.join(mismatched)}. They are neither published nor used.",
+                hint="The rows were altered in the database: revoke them (`manage.py keys revoke KID`).",
+                id="keys.E011",
             )
         )
     if on_fallback:
@@ -113,6 +136,15 @@ def check_stored_keys(app_configs, databases=None, **kwargs):
                 f"{len(on_fallback)} signing key(s) are encrypted under a fallback key-encryption key.",
                 hint="Run `manage.py keys reencrypt`, then drop the fallback.",
                 id="keys.W008",
+            )
+        )
+    if legacy:
+        messages.append(
+            Warning(
+                f"{len(legacy)} signing key(s) are stored in the format before the key-encryption key was "
+                "32 random bytes and bound to the key's kid.",
+                hint="Run `manage.py keys reencrypt`, then drop any passphrase from the fallbacks.",
+                id="keys.W012",
             )
         )
     return messages

@@ -1,75 +1,145 @@
 """The only jwcrypto importer in keys/: key generation, encryption at rest, public JWKs.
 
-Private keys are encrypted as a compact JWE (alg "dir", enc "A256GCM") under a 256-bit key derived
-from SIGNET_KEY_ENCRYPTION_KEY. The JWE header carries a short id of that key-encryption key, so a
-key encrypted under a fallback is still found after the key-encryption key itself rotates.
+A private key is stored as a compact JWE (alg "dir", enc "A256GCM") under an AES key derived from
+SIGNET_KEY_ENCRYPTION_KEY (32 random bytes, keys/kek.py). Its protected header, which AES-GCM
+authenticates, names the signing key's kid, and a decrypted key must be the private half of the row's
+public key: a ciphertext copied to another row, or a row whose public key was replaced, is refused.
+
+The header names no key-encryption key, not even by a hash: decryption tries the current key, then
+the fallbacks, one AES-GCM tag check each. An id derived from a 256-bit random key would not help an
+attacker guess it, but it would tell which dumps share a key-encryption key, and it is not needed.
+
+Rows written before this format ("legacy": no kid in the header, and a key derived from any string)
+still open under any configured value, so a deployment can upgrade first and run
+`manage.py keys reencrypt` after; they never count as current, so reencrypt always rewrites them.
 """
 
-import hashlib
 import json
+from dataclasses import dataclass
 from functools import lru_cache
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from jwcrypto import jwe, jwk
 from jwcrypto.common import JWException, base64url_encode
+
+from . import kek
 
 PUBLIC_MEMBERS = ("kty", "kid", "use", "alg", "n", "e")
 # The only algorithms a stored private key may be wrapped with: refuse anything else on the way in.
 AT_REST_ALGS = ["dir", "A256GCM"]
 SUPPORTED_ALGS = ("RS256",)
+# The protected-header member that binds a ciphertext to its row (a private name: "kid" in a JWE
+# names the key that encrypted it, which is exactly what the header must not carry).
+BOUND_KID = "signing_kid"
 
 
 class KeyDecryptionError(Exception):
-    """No configured key-encryption key can open this private key."""
+    """No configured key-encryption key can open this private key, or it is not this row's key."""
+
+
+class KeyMismatch(KeyDecryptionError):
+    """The stored private key opened, but it is not the private half of the row's public key."""
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A decrypted private key and how it was stored."""
+
+    private: jwk.JWK
+    # Under the current key-encryption key and in the current format: nothing for reencrypt to do.
+    current: bool
+    # Written before the kid was bound into the header (see the module docstring).
+    legacy: bool
+
+
+def public_jwk_of(key, kid):
+    """The public JWK Signet stores and publishes for a key: public members, kid, use, alg."""
+    public = {k: v for k, v in key.export_public(as_dict=True).items() if k in PUBLIC_MEMBERS}
+    public.update({"kid": kid, "use": "sig", "alg": "RS256"})
+    return public
 
 
 def generate_rsa_key(size):
     """Return (kid, public JWK dict, private jwk.JWK) for a new RSA key."""
     key = jwk.JWK.generate(kty="RSA", size=size)
     kid = key.thumbprint()  # RFC 7638, SHA-256
-    public = {k: v for k, v in key.export_public(as_dict=True).items() if k in PUBLIC_MEMBERS}
-    public.update({"kid": kid, "use": "sig", "alg": "RS256"})
-    return kid, public, key
+    return kid, public_jwk_of(key, kid), key
+
+
+def _oct(raw):
+    return jwk.JWK(kty="oct", k=base64url_encode(raw))
 
 
 @lru_cache(maxsize=16)
-def _kek(secret):
-    """Derive a 256-bit AES key from an operator-supplied secret of any length; return (id, key)."""
+def _aes_key(value):
+    """The AES key for a proper key-encryption key; None for any other value.
+
+    HKDF with a label of its own keeps the AES key distinct even if an operator reused the same value
+    elsewhere (SECRET_KEY, another service): a random 32-byte input needs no salt (RFC 5869 3.1).
+    """
+    raw = kek.decode(value)
+    if raw is None:
+        return None
+    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"signet signing-key at rest v2")
+    return _oct(hkdf.derive(raw))
+
+
+@lru_cache(maxsize=16)
+def _legacy_aes_key(value):
+    """The key rows were encrypted under before kek.py: HKDF of any string, without salt. Decryption only."""
     raw = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"signet signing-key encryption").derive(
-        secret.encode("utf-8")
+        value.encode("utf-8")
     )
-    key = jwk.JWK(kty="oct", k=base64url_encode(raw))
-    # The id is a hash of the derived key, never of the secret itself, and is not enough to recover either.
-    key_id = hashlib.sha256(raw).hexdigest()[:16]
-    return key_id, key
+    return _oct(raw)
 
 
-def _configured_keks():
-    secrets = [settings.SIGNET_KEY_ENCRYPTION_KEY, *settings.SIGNET_KEY_ENCRYPTION_KEY_FALLBACKS]
-    return [_kek(s) for s in secrets if s]
+def _configured():
+    current, fallbacks = settings.SIGNET_KEY_ENCRYPTION_KEY, settings.SIGNET_KEY_ENCRYPTION_KEY_FALLBACKS
+    values = [v for v in (current, *fallbacks) if v]
+    if kek.decode(current) == kek.DEVELOPMENT_BYTES:
+        # Both defaults are public, so this opens nothing a real deployment holds: it keeps a
+        # development database from before kek.py working (`keys reencrypt` moves it on).
+        values.append(kek.LEGACY_DEVELOPMENT_VALUE)
+    return values
 
 
-def configured_kek_ids():
-    """Ids of the current key-encryption key, then of its fallbacks."""
-    return [key_id for key_id, _ in _configured_keks()]
+def _candidates(legacy):
+    """(is the current key, AES key) for every configured value that can open this format, current first."""
+    values = _configured()
+    if legacy:
+        return [(False, _legacy_aes_key(v)) for v in values]
+    keys = [(i == 0, _aes_key(v)) for i, v in enumerate(values)]
+    return [(current, key) for current, key in keys if key is not None]
 
 
-def encrypt_private_key(key):
-    """Encrypt a private JWK under the current key-encryption key."""
-    key_id, kek = _configured_keks()[0]
+def _current_aes_key():
+    key = _aes_key(settings.SIGNET_KEY_ENCRYPTION_KEY)
+    if key is None:  # settings refuse to start with such a value; only an override gets here
+        raise ImproperlyConfigured(kek.problem(settings.SIGNET_KEY_ENCRYPTION_KEY))
+    return key
+
+
+def encrypt_private_key(key, *, kid):
+    """Encrypt a private JWK under the current key-encryption key, bound to its row's kid."""
+    if key.thumbprint() != kid:
+        raise ValueError("kid is not this key's thumbprint")
     token = jwe.JWE(
         key.export_private().encode("utf-8"),
-        protected=json.dumps({"alg": "dir", "enc": "A256GCM", "kid": key_id}),
+        protected=json.dumps({"alg": "dir", "enc": "A256GCM", BOUND_KID: kid}),
         algs=AT_REST_ALGS,
     )
-    token.add_recipient(kek)
+    token.add_recipient(_current_aes_key())
     return token.serialize(compact=True)
 
 
 def _parse(ciphertext):
+    # Compact serialization only: its one header is the protected, authenticated one.
+    if not isinstance(ciphertext, str) or ciphertext.count(".") != 4:
+        raise KeyDecryptionError("stored private key is not a compact JWE")
     token = jwe.JWE(algs=AT_REST_ALGS)
     try:
         token.deserialize(ciphertext)
@@ -78,31 +148,45 @@ def _parse(ciphertext):
     return token
 
 
-def kek_id_of(ciphertext):
-    """The id of the key-encryption key a stored private key was encrypted under."""
-    return _parse(ciphertext).jose_header.get("kid")
+def _check_matches(private, *, kid, public_jwk):
+    """The decrypted key must be the private RSA half of this row's public key, under this row's kid."""
+    if private.get("kty") != "RSA" or not private.has_private:
+        raise KeyMismatch(f"the stored private key of {kid} is not a private RSA key")
+    if private.thumbprint() != kid or public_jwk_of(private, kid) != public_jwk:
+        raise KeyMismatch(f"the stored private key of {kid} does not match its public key")
 
 
-def decrypt_private_key(ciphertext):
-    """Decrypt a stored private key with the current or a fallback key-encryption key."""
+def open_private_key(ciphertext, *, kid, public_jwk):
+    """Decrypt a row's private key with the current or a fallback key-encryption key and check it is
+    the private half of the row's public key. Raises KeyDecryptionError (KeyMismatch) otherwise."""
     token = _parse(ciphertext)
-    wanted = token.jose_header.get("kid")
-    for key_id, kek in _configured_keks():
-        if key_id != wanted:
-            continue
+    header = token.jose_header
+    legacy = BOUND_KID not in header
+    if not legacy and header[BOUND_KID] != kid:
+        raise KeyMismatch(f"the stored private key of {kid} was encrypted for another key")
+    for is_current, candidate in _candidates(legacy):
         try:
-            token.decrypt(kek)
-        except JWException as e:
-            raise KeyDecryptionError("private key failed to decrypt (tampered ciphertext?)") from e
-        return jwk.JWK.from_json(token.payload.decode("utf-8"))
-    raise KeyDecryptionError(
-        "no configured SIGNET_KEY_ENCRYPTION_KEY (or fallback) matches the key that encrypted "
-        "this signing key"
-    )
+            token.decrypt(candidate)
+        except JWException:
+            continue  # AES-GCM's tag: not this key-encryption key (or a tampered ciphertext)
+        current = is_current
+        break
+    else:
+        raise KeyDecryptionError(
+            f"no configured SIGNET_KEY_ENCRYPTION_KEY (or fallback) opens the private key of {kid} "
+            "(another key-encryption key, or a tampered ciphertext)"
+        )
+    try:
+        private = jwk.JWK.from_json(token.payload.decode("utf-8"))
+    except (JWException, ValueError, TypeError) as e:
+        raise KeyMismatch(f"the stored private key of {kid} is not a JWK") from e
+    _check_matches(private, kid=kid, public_jwk=public_jwk)
+    return Opened(private=private, current=current and not legacy, legacy=legacy)
 
 
-def encrypted_with_current_kek(ciphertext):
-    return kek_id_of(ciphertext) == configured_kek_ids()[0]
+def decrypt_private_key(ciphertext, *, kid, public_jwk):
+    """The private JWK of a row (see open_private_key)."""
+    return open_private_key(ciphertext, kid=kid, public_jwk=public_jwk).private
 
 
 def public_jwk_object(public_jwk):

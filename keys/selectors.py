@@ -5,6 +5,10 @@ keys in memory (decrypted on first use, once per key) and only re-reads the ring
 every SIGNET_KEY_RELOAD_SECONDS. A rotation anywhere bumps that stamp, so every worker of every
 instance signs with the new key within SIGNET_KEY_RELOAD_SECONDS. The same check runs the lazy
 schedule (key_maintain) when this process's view of the ring says it is due: no cron needed.
+
+A key is published, verifies tokens and signs only once its private half has decrypted under the
+key-encryption key and matched its public half, checked once per key per process: a row someone wrote
+straight into the database, without that key, publishes nothing (see LoadedKey.trusted).
 """
 
 import logging
@@ -14,6 +18,8 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import DatabaseError, connection
+
+from provider.audit import audit
 
 from . import clock, crypto
 from .models import KeyRingLock, SigningKey
@@ -47,16 +53,41 @@ class LoadedKey:
     _private: object = field(default=None, repr=False)
     _signer: object = field(default=None, repr=False)
     _public: object = field(default=None, repr=False)
+    _trusted: bool | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @property
     def private_jwk(self):
-        """The decrypted private jwcrypto JWK (DOT signs ID tokens with it)."""
+        """The decrypted private jwcrypto JWK (DOT signs ID tokens with it).
+
+        Raises crypto.KeyDecryptionError if it does not open or is not this key's private half.
+        """
         if self._private is None:
             with self._lock:  # two threads asking at once still decrypt once
                 if self._private is None:
-                    self._private = crypto.decrypt_private_key(self._ciphertext)
+                    self._private = crypto.decrypt_private_key(
+                        self._ciphertext, kid=self.kid, public_jwk=self.public_jwk
+                    )
         return self._private
+
+    @property
+    def trusted(self):
+        """Whether this row's private half opens under the key-encryption key and matches its public
+        half. Database write access without that key can insert or alter rows, not pass this. Decided
+        once per key per process; a failure is logged and audited then, and the key left out."""
+        if self._trusted is None:
+            try:
+                verdict, reason = self.private_jwk is not None, None
+            except crypto.KeyDecryptionError as e:
+                verdict, reason = False, str(e)
+            with self._lock:
+                first = self._trusted is None
+                if first:
+                    self._trusted = verdict
+            if first and not verdict:
+                log.error("signing key %s left out of the key ring: %s", self.kid, reason)
+                audit("key.untrusted", kid=self.kid, state=self.state, reason=reason)
+        return self._trusted
 
     @property
     def signer(self):
@@ -82,8 +113,12 @@ class LoadedKey:
         return self.state != State.RETIRED or self.retain_until is None or now <= self.retain_until
 
     def carry_material_from(self, other):
-        """Keep what another copy of this key already decrypted and parsed (a reload is not a rekey)."""
+        """Keep what another copy of this key already decrypted, parsed and decided (a reload is not a
+        rekey), unless the row's key material changed: then it is checked again."""
+        if (self.public_jwk, self._ciphertext) != (other.public_jwk, other._ciphertext):
+            return
         self._private, self._signer, self._public = other._private, other._signer, other._public
+        self._trusted = other._trusted
 
 
 class _KeyRingCache:
@@ -195,21 +230,21 @@ def invalidate():
 
 
 def active_signing_key(*, now=None):
-    """The one key that signs now."""
+    """The one key that signs now (never one that failed LoadedKey.trusted)."""
     for key in keyring(now=now).values():
-        if key.state == State.ACTIVE:
+        if key.state == State.ACTIVE and key.trusted:
             return key
     for key in keyring(now=now, force=True).values():
-        if key.state == State.ACTIVE:
+        if key.state == State.ACTIVE and key.trusted:
             return key
-    raise NoActiveKey("the key ring has no active signing key")
+    raise NoActiveKey("the key ring has no usable active signing key")
 
 
 def published_keys(*, now=None):
     """Every key a live token may still be verified with: active, then next, then retired."""
     now = now or clock.now()
     order = {State.ACTIVE: 0, State.NEXT: 1, State.RETIRED: 2}
-    keys = [k for k in keyring(now=now).values() if k.published_at(now)]
+    keys = [k for k in keyring(now=now).values() if k.published_at(now) and k.trusted]
     return sorted(keys, key=lambda k: (order[k.state], k.kid))
 
 
@@ -222,7 +257,7 @@ def key_by_kid(kid, *, now=None):
     if key is None and time.monotonic() - _cache.forced_at >= FORCED_RELOAD_INTERVAL:
         _cache.forced_at = time.monotonic()
         key = keyring(now=now, force=True).get(kid)
-    if key is None or not key.published_at(now):
+    if key is None or not key.published_at(now) or not key.trusted:
         return None
     return key
 

@@ -80,7 +80,7 @@ def _create(*, state, now, size=None):
         size=size,
         state=state,
         public_jwk=public,
-        encrypted_private_jwk=crypto.encrypt_private_key(private),
+        encrypted_private_jwk=crypto.encrypt_private_key(private, kid=kid),
         created_at=now,
         activated_at=now if state == State.ACTIVE else None,
     )
@@ -105,8 +105,33 @@ def _active():
     return SigningKey.objects.filter(state=State.ACTIVE).first()
 
 
+def _opens(key):
+    """Whether a row's private half opens under the key-encryption key and matches its public half."""
+    try:
+        crypto.decrypt_private_key(key.encrypted_private_jwk, kid=key.kid, public_jwk=key.public_jwk)
+    except crypto.KeyDecryptionError as e:
+        log.error("signing key %s cannot be promoted: %s", key.kid, e)
+        audit("key.untrusted", kid=key.kid, state=key.state, reason=str(e))
+        return False
+    return True
+
+
 def _oldest_next():
+    """The next key published longest: what the schedule times a rotation by (no decryption)."""
     return SigningKey.objects.filter(state=State.NEXT).order_by("created_at").first()
+
+
+def _successor():
+    """The oldest next key that is really ours, to promote; None if there is none.
+
+    A next row written into the database by someone without the key-encryption key is published by
+    no worker (selectors.LoadedKey.trusted), and must not sign either: it is passed over, left for
+    the operator (`manage.py check --database default` names it).
+    """
+    for key in SigningKey.objects.filter(state=State.NEXT).order_by("created_at"):
+        if _opens(key):
+            return key
+    return None
 
 
 @transaction.atomic
@@ -130,14 +155,14 @@ def _ensure(now):
     if active is None:
         # First start, or every key was revoked: the pre-published next key is the best successor,
         # since relying parties may already hold it.
-        active = _oldest_next()
+        active = _successor()
         if active is not None:
             _activate(active, now)
         else:
             active = _create(state=State.ACTIVE, now=now)
         audit("key.activated", kid=active.kid)
         changed = True
-    if _oldest_next() is None:
+    if _successor() is None:
         _create(state=State.NEXT, now=now)
         changed = True
     return active, changed
@@ -183,7 +208,7 @@ def _rotate(now, actor=None):
     """Under the lock: promote the oldest next key (or a new one), retire the active key, publish a
     new next key."""
     active = _active()
-    nxt = _oldest_next()
+    nxt = _successor()
     if active is not None:
         # Retire first: the partial unique index allows one active row at a time.
         _retire(active, now)
@@ -241,7 +266,7 @@ def key_revoke(*, kid, now=None, actor=None):
         # After a leak the cause is unknown and the next key's ciphertext sits in the same table:
         # sign with a key that did not exist before the revocation.
         _create(state=State.ACTIVE, now=now)
-    if _oldest_next() is None:
+    if _successor() is None:
         _create(state=State.NEXT, now=now)
     _bump(ring)
     audit("key.revoked", actor=actor, kid=kid, was_active=was_active)
@@ -291,14 +316,16 @@ def key_maintain(*, now=None):
 
 @transaction.atomic
 def key_reencrypt_all():
-    """Re-encrypt every private key under the current key-encryption key (after rotating it)."""
+    """Re-encrypt every private key under the current key-encryption key and in the current format
+    (after rotating the key-encryption key, or upgrading from a passphrase)."""
     ring = _lock_ring()
     count = 0
     for key in SigningKey.objects.exclude(encrypted_private_jwk=""):
-        if crypto.encrypted_with_current_kek(key.encrypted_private_jwk):
+        # A row that does not open, or is not its public key's private half, stops the whole run.
+        opened = crypto.open_private_key(key.encrypted_private_jwk, kid=key.kid, public_jwk=key.public_jwk)
+        if opened.current:
             continue
-        private = crypto.decrypt_private_key(key.encrypted_private_jwk)
-        key.encrypted_private_jwk = crypto.encrypt_private_key(private)
+        key.encrypted_private_jwk = crypto.encrypt_private_key(opened.private, kid=key.kid)
         key.save(update_fields=["encrypted_private_jwk", "updated_at"])
         count += 1
     if count:

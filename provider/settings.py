@@ -12,6 +12,7 @@ import environ
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from keys import kek
 from provider.oidc.lifetimes import access_token_expires_in
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -271,9 +272,9 @@ SIGNET_PURGE_BATCH_SIZE = env.int("SIGNET_PURGE_BATCH_SIZE", default=1000)
 SIGNET_CLIENT_CACHE_SECONDS = env.int("SIGNET_CLIENT_CACHE_SECONDS", default=5)
 
 # --- Signing keys -------------------------------------------------------------------------
-SIGNET_KEY_ENCRYPTION_KEY = _required(
-    "SIGNET_KEY_ENCRYPTION_KEY", "insecure-development-key-encryption-key-derived-for-debug"
-)
+# 32 random bytes, base64: anything else stops start-up with one line saying how to generate one
+# (keys/kek.py). An earlier value of any shape may stay in the fallbacks until `keys reencrypt`.
+SIGNET_KEY_ENCRYPTION_KEY = kek.required(_required("SIGNET_KEY_ENCRYPTION_KEY", kek.DEVELOPMENT_KEY))
 SIGNET_KEY_ENCRYPTION_KEY_FALLBACKS = env.list("SIGNET_KEY_ENCRYPTION_KEY_FALLBACKS", default=[])
 SIGNET_KEY_SIZE = env.int("SIGNET_KEY_SIZE", default=2048)
 SIGNET_KEY_ROTATION_DAYS = env.int("SIGNET_KEY_ROTATION_DAYS", default=90)

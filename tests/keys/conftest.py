@@ -9,6 +9,9 @@ from django.utils import timezone
 # Named setting presets (see DESIGN.md, example 9).
 RELOAD_EVERY_CALL = {"SIGNET_KEY_RELOAD_SECONDS": 0}  # every call re-reads the ring's version
 RELOAD_NEVER = {"SIGNET_KEY_RELOAD_SECONDS": 3600}  # only an explicit invalidate() re-reads it
+# Key-encryption keys besides the suite's own (pyproject.toml), pinned: 32 bytes, base64.
+OTHER_KEK = "iaNfesRUDAZbFDj0S1y3noBoQmPCSYqH-YkEQG0bUQg="
+THIRD_KEK = "K37oxdxS4VDLvgFUMIcC47aRMpQP774ywk2v83FK9VU="
 SHORT_SCHEDULE = {
     "SIGNET_KEY_ROTATION_DAYS": 1,
     "SIGNET_KEY_PREPUBLISH_SECONDS": 3600,

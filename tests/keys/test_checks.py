@@ -1,13 +1,15 @@
 """keys/checks.py: configuration mistakes fail at start-up, stored keys are checked with --database."""
 
+import base64
+
 import pytest
 from django.core import checks
 from django.db import IntegrityError, connection, transaction
 
-from keys import selectors, services
+from keys import kek, selectors, services
 from keys.models import SigningKey
-
-NEW_KEK = "the-next-key-encryption-key-0123456789abcdef"
+from tests.keys.conftest import OTHER_KEK as NEW_KEK
+from tests.keys.legacy import PASSPHRASE
 
 
 def ids(*, deploy=False, database=False):
@@ -30,17 +32,28 @@ def test_prepublication_shorter_than_the_jwks_cache_is_an_error(settings):
 
 
 def test_development_kek_warns_under_deploy_only(settings):
-    settings.SIGNET_KEY_ENCRYPTION_KEY = "insecure-development-key-encryption-key-derived-for-debug"
+    settings.SIGNET_KEY_ENCRYPTION_KEY = kek.DEVELOPMENT_KEY
     assert "keys.W001" not in ids()
+    assert "keys.W001" in ids(deploy=True)
+    # The same 32 bytes in the other alphabet are the same public key.
+    settings.SIGNET_KEY_ENCRYPTION_KEY = base64.standard_b64encode(kek.DEVELOPMENT_BYTES).decode()
     assert "keys.W001" in ids(deploy=True)
 
 
-def test_short_keks_are_errors(settings):
-    settings.SIGNET_KEY_ENCRYPTION_KEY = "too-short"
+@pytest.mark.parametrize("value", ["too-short", PASSPHRASE, "k" * 44])
+def test_a_current_kek_that_is_not_32_random_bytes_is_an_error(settings, value):
+    # Settings refuse it at start-up (tests/keys/test_kek.py); the check covers values set otherwise.
+    settings.SIGNET_KEY_ENCRYPTION_KEY = value
     assert "keys.E002" in ids()
-    settings.SIGNET_KEY_ENCRYPTION_KEY = NEW_KEK
-    settings.SIGNET_KEY_ENCRYPTION_KEY_FALLBACKS = ["short"]
-    assert "keys.E002" in ids()
+
+
+def test_a_passphrase_among_the_fallbacks_is_a_warning_not_an_error(settings):
+    # An upgrading deployment keeps its passphrase there until `keys reencrypt` has run.
+    settings.SIGNET_KEY_ENCRYPTION_KEY_FALLBACKS = [PASSPHRASE]
+    found = ids()
+    assert "keys.W010" in found and "keys.E002" not in found
+    settings.SIGNET_KEY_ENCRYPTION_KEY_FALLBACKS = [NEW_KEK]
+    assert ids() == set()
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 from keys import selectors
 from keys.management.commands.keys import Command
 from keys.models import SigningKey
-from tests.keys.conftest import SHORT_SCHEDULE
+from tests.keys.conftest import OTHER_KEK, SHORT_SCHEDULE
 
 pytestmark = pytest.mark.django_db
 State = SigningKey.State
@@ -122,14 +122,14 @@ def test_reencrypt(settings):
     run("ensure")
     assert run_json("reencrypt") == {"reencrypted": 0}
     old = settings.SIGNET_KEY_ENCRYPTION_KEY
-    settings.SIGNET_KEY_ENCRYPTION_KEY = "the-next-key-encryption-key-0123456789abcdef"
+    settings.SIGNET_KEY_ENCRYPTION_KEY = OTHER_KEK
     settings.SIGNET_KEY_ENCRYPTION_KEY_FALLBACKS = [old]
     assert run_json("reencrypt") == {"reencrypted": 2}
 
 
 def test_reencrypt_without_the_old_kek_fails_cleanly(settings):
     run("ensure")
-    settings.SIGNET_KEY_ENCRYPTION_KEY = "the-next-key-encryption-key-0123456789abcdef"
+    settings.SIGNET_KEY_ENCRYPTION_KEY = OTHER_KEK
     with pytest.raises(CommandError, match="nothing re-encrypted"):
         run("reencrypt")
 

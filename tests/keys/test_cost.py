@@ -47,10 +47,11 @@ def test_a_rotation_costs_one_decryption_of_the_new_key_only(counted, preset):
     old_token = jwt.sign(claims())
     jwt.verify(old_token)
     services.key_rotate()  # elsewhere: this process notices through the version stamp
+    assert counted["decrypt_private_key"] == 2  # the rotation checks the key it promotes opens
     for _ in range(20):
         jwt.verify(old_token)  # the retired key's parsed public key survived the reload
         jwt.verify(jwt.sign(claims()))
-    assert counted == Counter(decrypt_private_key=2, signer_for=2, public_jwk_object=2)
+    assert counted == Counter(decrypt_private_key=3, signer_for=2, public_jwk_object=2)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -70,12 +71,13 @@ def test_over_http_tokens_and_jwks_never_decrypt_per_request(counted, issuer, br
 
     for _ in range(3):
         assert requests.get(f"{issuer}/jwks", timeout=10).status_code == 200
-    assert counted["decrypt_private_key"] == 0  # publishing keys needs no private half
+    # A key is published only once its private half opened and matched: once per key, not per request.
+    assert counted["decrypt_private_key"] == 2  # the active and the next key
     for _ in range(5):
         client_credentials()
     sign_in(issuer, browser, user, rp_client)  # an ID token, signed by DOT through jwcrypto
     sign_in(issuer, browser, user, rp_client)
-    assert counted["decrypt_private_key"] == 1 and counted["signer_for"] == 1
+    assert counted["decrypt_private_key"] == 2 and counted["signer_for"] == 1
     selectors.invalidate()  # a version check that finds nothing new keeps the material
     client_credentials()
-    assert counted["decrypt_private_key"] == 1
+    assert counted["decrypt_private_key"] == 2

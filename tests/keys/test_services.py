@@ -8,7 +8,7 @@ import pytest
 from keys import crypto, services
 from keys.models import KeyRingLock, SigningKey
 from provider.oidc.services import client_create
-from tests.keys.conftest import SHORT_SCHEDULE
+from tests.keys.conftest import OTHER_KEK, SHORT_SCHEDULE
 
 pytestmark = pytest.mark.django_db
 State = SigningKey.State
@@ -51,7 +51,8 @@ def test_key_size_comes_from_settings(settings):
     settings.SIGNET_KEY_SIZE = 3072
     key = services.key_create()
     assert key.size == 3072
-    assert crypto.decrypt_private_key(key.encrypted_private_jwk).get_op_key("sign").key_size == 3072
+    private = crypto.decrypt_private_key(key.encrypted_private_jwk, kid=key.kid, public_jwk=key.public_jwk)
+    assert private.get_op_key("sign").key_size == 3072
 
 
 def test_rotate_promotes_next_retires_active_and_publishes_a_new_next(clock, settings):
@@ -233,13 +234,13 @@ def test_reencrypt_moves_every_key_to_the_current_kek(settings):
     services.key_revoke(kid=by_state(State.RETIRED)[0].kid)  # no private half left to move
     old = settings.SIGNET_KEY_ENCRYPTION_KEY
     assert services.key_reencrypt_all() == 0  # already current
-    settings.SIGNET_KEY_ENCRYPTION_KEY = "a-brand-new-key-encryption-key-0123456789abcdef"
+    settings.SIGNET_KEY_ENCRYPTION_KEY = OTHER_KEK
     settings.SIGNET_KEY_ENCRYPTION_KEY_FALLBACKS = [old]
     assert services.key_reencrypt_all() == 2
     settings.SIGNET_KEY_ENCRYPTION_KEY_FALLBACKS = []
     for key in SigningKey.objects.exclude(state=State.REVOKED):
-        assert crypto.encrypted_with_current_kek(key.encrypted_private_jwk)
-        assert crypto.decrypt_private_key(key.encrypted_private_jwk).thumbprint() == key.kid
+        opened = crypto.open_private_key(key.encrypted_private_jwk, kid=key.kid, public_jwk=key.public_jwk)
+        assert opened.current and opened.private.thumbprint() == key.kid
 
 
 def test_operator_actions_are_audited(caplog):

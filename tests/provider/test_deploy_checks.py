@@ -8,13 +8,15 @@ from pathlib import Path
 
 import pytest
 
+from keys import kek
+
 ROOT = Path(__file__).resolve().parents[2]
 
 # What the README's production section sets.
 PRODUCTION = {
     "DEBUG": "false",
     "SECRET_KEY": secrets.token_urlsafe(50),
-    "SIGNET_KEY_ENCRYPTION_KEY": secrets.token_urlsafe(48),
+    "SIGNET_KEY_ENCRYPTION_KEY": secrets.token_urlsafe(32),
     "OIDC_ISSUER": "https://id.example.com",
     "ALLOWED_HOSTS": "id.example.com",
     "SIGNET_HSTS_PRELOAD": "true",
@@ -59,7 +61,7 @@ def test_production_configuration_is_clean():
         ({"OIDC_ISSUER": "http://id.example.com"}, "signet.W101"),
         ({"DEBUG": "true"}, "signet.W102"),
         ({"ALLOWED_HOSTS": ""}, "signet.W103"),
-        ({"SIGNET_KEY_ENCRYPTION_KEY": "insecure-development-key-encryption-key-for-tests"}, "keys.W001"),
+        ({"SIGNET_KEY_ENCRYPTION_KEY": kek.DEVELOPMENT_KEY}, "keys.W001"),
     ],
     ids=["http-issuer", "debug", "no-allowed-hosts", "default-kek"],
 )

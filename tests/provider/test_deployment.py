@@ -112,7 +112,7 @@ def deployed(postgres):
     issuer = f"http://127.0.0.1:{port}"
     shell_values = {
         "SECRET_KEY": secrets.token_urlsafe(50),
-        "SIGNET_KEY_ENCRYPTION_KEY": secrets.token_urlsafe(48),
+        "SIGNET_KEY_ENCRYPTION_KEY": secrets.token_urlsafe(32),
         "OIDC_ISSUER": issuer,
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
     }

@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 REQUIRED = {
     "SECRET_KEY": "s" * 50,
     "OIDC_ISSUER": "https://id.example.com",
-    "SIGNET_KEY_ENCRYPTION_KEY": "k" * 40,
+    "SIGNET_KEY_ENCRYPTION_KEY": "K37oxdxS4VDLvgFUMIcC47aRMpQP774ywk2v83FK9VU=",  # 32 bytes, base64
 }
 
 

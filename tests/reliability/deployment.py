@@ -23,7 +23,7 @@ REDIRECT_URI = "https://rp.reliability.example/callback"
 AUDIENCE = "https://api.reliability.example"
 # Process-wide secrets of this test session: every deployment decrypts the template's keys with them.
 SECRET_KEY = secrets.token_urlsafe(50)
-KEY_ENCRYPTION_KEY = secrets.token_urlsafe(48)
+KEY_ENCRYPTION_KEY = secrets.token_urlsafe(32)
 
 # Variables the test runner sets for the in-process suite (pytest-env) that must not leak into the
 # deployed processes, which get their configuration only from `provider_env`.
