@@ -7,6 +7,7 @@ kept their refresh tokens; the owner then changes the password, or resets it by 
 import re
 
 import pytest
+import requests
 
 from provider.audit.models import AuditEvent
 from tests.conftest import PASSWORD, POST_LOGOUT_URI, REDIRECT_URI
@@ -119,7 +120,7 @@ def test_the_password_page_names_the_apps_that_will_have_to_sign_in_again(issuer
         "Example RP",
         "Photo &lt;Album&gt;",
     ]
-    requests_revoke(album, revoked["refresh_token"])
+    revoke(album, revoked["refresh_token"])
     page = owner.get("/accounts/password/change/")
     assert "Example RP" in page.text and "Photo" not in page.text  # a revoked grant ends nothing more
 
@@ -128,9 +129,8 @@ def test_the_password_page_names_the_apps_that_will_have_to_sign_in_again(issuer
     assert "No app is signed in" in owner.get("/accounts/password/change/").text
 
 
-def requests_revoke(flow, token):
-    import requests
-
+def revoke(flow, token):
+    """RFC 7009 revocation by the client that holds the token."""
     response = requests.post(
         f"{flow.issuer}/revoke",
         data={"token": token},
