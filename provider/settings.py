@@ -5,6 +5,8 @@ Secrets have no default outside DEBUG: a missing one stops start-up with its nam
 """
 
 import logging
+import os
+from collections.abc import MutableMapping
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,9 +19,41 @@ from provider.oidc.lifetimes import access_token_expires_in
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-env = environ.Env()
+
+
+class _SetVariables(MutableMapping):
+    """os.environ without its empty variables: `NAME=` (as .env.example lists most) means unset.
+
+    Without this a copied .env.example would set OIDC_ISSUER to "" and every default would be lost.
+    A .env value also fills a variable the environment has but left empty.
+    """
+
+    def __getitem__(self, name):
+        value = os.environ[name]
+        if not value.strip():
+            raise KeyError(name)
+        return value
+
+    def __setitem__(self, name, value):
+        os.environ[name] = value
+
+    def __delitem__(self, name):
+        del os.environ[name]
+
+    def __iter__(self):
+        return (name for name, value in os.environ.items() if value.strip())
+
+    def __len__(self):
+        return sum(1 for _ in self)
+
+
+class _Env(environ.Env):
+    ENVIRON = _SetVariables()
+
+
+env = _Env()
 if env.bool("SIGNET_READ_DOT_ENV", default=True) and (BASE_DIR / ".env").is_file():
-    environ.Env.read_env(BASE_DIR / ".env")
+    _Env.read_env(BASE_DIR / ".env")
 
 DEBUG = env.bool("DEBUG", default=False)
 
