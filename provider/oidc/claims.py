@@ -38,6 +38,27 @@ def scopes_of_requested_claims(claims_request):
     return {CLAIM_SCOPE[name] for name in names if name in CLAIM_SCOPE}
 
 
+def claims_request_within(claims_request, scopes):
+    """The claims request without the claims whose scope is not among `scopes`.
+
+    What a grant keeps of a claims request: only what the user was shown and approved, and the
+    client was allowed, when the grant was made. Claims no scope releases (sub, acr) stay.
+    """
+    if not isinstance(claims_request, dict):
+        return claims_request
+    scopes = set(scopes)
+    narrowed = dict(claims_request)
+    for target in ("userinfo", "id_token"):
+        wanted = claims_request.get(target)
+        if isinstance(wanted, dict):
+            narrowed[target] = {
+                name: spec
+                for name, spec in wanted.items()
+                if name not in CLAIM_SCOPE or CLAIM_SCOPE[name] in scopes
+            }
+    return narrowed
+
+
 def section(claims_request, target):
     """Only the part of a claims request meant for one target, or None when it names nothing."""
     names = requested_claim_names(claims_request, target)
@@ -48,8 +69,9 @@ def claims_for(user, scopes, *, claims_request=None, target="userinfo", allowed_
     """The claims released for these granted scopes, plus those named in the claims request.
 
     A claims request can ask for single claims whose scope was not requested (OIDC Core 5.5,
-    essential or not); they are released when the client is allowed that scope, because the
-    consent page showed that scope to the user. Claims Signet does not hold are left out.
+    essential or not); they are released when their scope is in `allowed_scopes`, which callers
+    narrow to what the client is still allowed and the user approved (consent.named_claim_scopes).
+    Claims Signet does not hold are left out.
     """
     available = user_claims(user)
     names = {"sub"}

@@ -5,6 +5,7 @@ from oauth2_provider.models import get_access_token_model, get_refresh_token_mod
 
 from provider.audit import audit
 
+from . import claims as claim_rules
 from .models import Consent
 
 
@@ -12,6 +13,41 @@ def consent_covers(*, user, client, scopes):
     """True when the user already approved at least these scopes for this client."""
     consent = Consent.objects.filter(user=user, client=client).only("scopes").first()
     return consent is not None and consent.covers(scopes)
+
+
+def consent_needed(client):
+    """Whether a user's approval stands behind this client's grants.
+
+    First-party clients (skip_authorization) never ask, and the legacy password grant has no
+    consent page: for both, the scopes the operator allows are the whole answer.
+    """
+    return (
+        not client.skip_authorization and client.authorization_grant_type == client.GRANT_AUTHORIZATION_CODE
+    )
+
+
+def scopes_still_granted(*, client, granted):
+    """The granted scopes the client is still allowed: an operator's removal ends existing grants' too."""
+    allowed = set(client.scope_list)
+    return [scope for scope in granted if scope in allowed]
+
+
+def named_claim_scopes(*, user, client, granted, claims_request):
+    """The scopes whose claims a claims request may obtain by name now (OIDC Core 5.5).
+
+    Only scopes the client is still allowed and the user approved. The grant's own scopes were
+    approved with it; any other is looked up in the consent on record, and only when a claim
+    asked for by name needs it, so a grant without such claims costs no query.
+    """
+    wanted = claim_rules.scopes_of_requested_claims(claims_request) & set(client.scope_list)
+    approved = wanted & set(granted)
+    beyond = wanted - approved
+    if not beyond:
+        return approved
+    if not consent_needed(client):
+        return wanted
+    recorded = Consent.objects.filter(user=user, client=client).values_list("scopes", flat=True).first()
+    return approved | (beyond & set((recorded or "").split()))
 
 
 def consents_of(*, user):

@@ -30,6 +30,7 @@ from provider.audit import audit
 
 from . import audiences, client_auth, client_cache, refresh
 from . import claims as claim_rules
+from .consent import scopes_still_granted
 from .models import Client, TokenFamily
 from .userinfo import claims_request_of
 
@@ -337,6 +338,16 @@ class TokenGrantRules:
                 request.claims = family.id_token_claims  # so are the claims it asked for by name
         self._check_resources(request, client)
         return True
+
+    def get_original_scopes(self, refresh_token, request, *args, **kwargs):
+        """What a refresh may carry on: the granted scopes the client is still allowed.
+
+        oauthlib asks this after validate_refresh_token and refuses (invalid_scope) a `scope`
+        parameter reaching beyond it, so a scope an operator removed ends with the next refresh.
+        """
+        original = super().get_original_scopes(refresh_token, request, *args, **kwargs)
+        granted = original.split() if isinstance(original, str) else list(original or [])
+        return scopes_still_granted(client=request.client, granted=granted)
 
     # --- storing the tokens ----------------------------------------------------------------------
     def save_bearer_token(self, token, request, *args, **kwargs):

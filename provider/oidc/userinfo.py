@@ -7,6 +7,7 @@ from oauth2_provider.models import get_access_token_model
 
 from . import claims as claim_rules
 from . import client_cache
+from .consent import named_claim_scopes, scopes_still_granted
 from .models import UserinfoClaimsRequest
 
 
@@ -78,6 +79,8 @@ class UserinfoRules:
         if not rows:
             return None
         access_token = rows[0]
+        if access_token.user is not None and not access_token.user.is_active:
+            return None  # a deactivated account's tokens end with it, at once
         if access_token.application_id is not None:
             client = client_cache.client_by_pk(access_token.application_id)
             if client is None:
@@ -86,12 +89,17 @@ class UserinfoRules:
         return access_token
 
     def get_userinfo_claims(self, request):
-        """OIDC Core 5.3.2: claims for the token's granted scopes and its claims request."""
+        """OIDC Core 5.3.2: claims for the token's granted scopes and its claims request, as far as
+        the client is still allowed them and the user approved them."""
         row = claims_request_of(request.access_token)
+        claims_request = row.claims if row is not None else None
+        scopes = scopes_still_granted(client=request.client, granted=request.scopes)
         return claim_rules.claims_for(
             request.user,
-            request.scopes,
-            claims_request=row.claims if row is not None else None,
+            scopes,
+            claims_request=claims_request,
             target="userinfo",
-            allowed_scopes=request.client.scope_list,
+            allowed_scopes=named_claim_scopes(
+                user=request.user, client=request.client, granted=scopes, claims_request=claims_request
+            ),
         )

@@ -18,12 +18,23 @@ from keys.selectors import key_by_kid
 
 from . import claims as claim_rules
 from .authorization import AuthorizationRules
+from .consent import named_claim_scopes, scopes_still_granted
 from .token_grants import TokenGrantRules
 from .userinfo import UserinfoRules
 
 
 def issuer():
     return settings.OIDC_ISSUER
+
+
+def _claims_request(value):
+    """A claims request as oauthlib may hold it (JSON text or already parsed), or None."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return None
+    return value if isinstance(value, dict) else None
 
 
 class SignetValidator(AuthorizationRules, UserinfoRules, TokenGrantRules, OAuth2Validator):
@@ -85,6 +96,12 @@ class SignetValidator(AuthorizationRules, UserinfoRules, TokenGrantRules, OAuth2
 
     # --- authorization code: remember the session's authentication --------------------------
     def save_authorization_code(self, client_id, code, request, *args, **kwargs):
+        # The grant keeps only the named claims the user was shown and approved: those of scopes
+        # the client is allowed now (the consent page showed exactly those). Allowing the client
+        # more later must not release the rest.
+        request.claims = claim_rules.claims_request_within(
+            _claims_request(request.claims), request.client.scope_list
+        )
         grant = self._create_authorization_code(request, code)
         auth_time = getattr(request, "auth_time", None)
         sid = getattr(request, "sid", None) or ""
@@ -100,21 +117,19 @@ class SignetValidator(AuthorizationRules, UserinfoRules, TokenGrantRules, OAuth2
         return {}
 
     def get_oidc_claims(self, token, token_handler, request):
-        claims_request = getattr(request, "claims", None)
-        if isinstance(claims_request, str):
-            try:
-                claims_request = json.loads(claims_request)
-            except ValueError:
-                claims_request = None
+        claims_request = _claims_request(getattr(request, "claims", None))
         # token_handler is None when DOT builds the userinfo response.
         target = "userinfo" if token_handler is None else "id_token"
+        scopes = scopes_still_granted(client=request.client, granted=request.scopes)
         # Scope claims go into the ID token too (OIDC Core 5.4 allows it; relying parties expect it).
         return claim_rules.claims_for(
             request.user,
-            request.scopes,
+            scopes,
             claims_request=claims_request,
             target=target,
-            allowed_scopes=request.client.scope_list,
+            allowed_scopes=named_claim_scopes(
+                user=request.user, client=request.client, granted=scopes, claims_request=claims_request
+            ),
         )
 
     def get_discovery_claims(self, request):

@@ -166,3 +166,83 @@ def test_an_id_token_from_a_refresh_repeats_the_claims_the_sign_in_asked_for(flo
     assert again["email"] == "alice@example.com"
     assert "name" not in again  # asked for at userinfo only
     assert flow.userinfo(refreshed["access_token"]).json()["name"] == "Alice Liddell"
+
+
+def _allow_scopes(client, scopes):
+    """What an operator does in the admin or the CLI: change the scopes a client may have."""
+    client.allowed_scopes = scopes
+    client.save(update_fields=["allowed_scopes", "updated"])
+
+
+def test_claims_asked_for_beyond_the_allowed_scopes_stay_unreleased_when_the_operator_allows_them(
+    narrow_flow, user
+):
+    """Issue 14, finding 3: the consent page never showed `email`, so no later change releases it."""
+    from provider.oidc.models import TokenFamily, UserinfoClaimsRequest
+
+    wanted = claims_param({"userinfo": {"email": None}, "id_token": {"email": None}})
+    tokens = narrow_flow.tokens(claims=wanted)
+    assert narrow_flow.userinfo(tokens["access_token"]).json() == {"sub": str(user.pk)}
+    # The grant did not keep what the user never saw.
+    assert not UserinfoClaimsRequest.objects.filter(claims__userinfo__has_key="email").exists()
+    assert not TokenFamily.objects.get().id_token_claims
+
+    _allow_scopes(narrow_flow.client, "openid email")
+
+    assert narrow_flow.userinfo(tokens["access_token"]).json() == {"sub": str(user.pk)}
+    refreshed = narrow_flow.refresh(tokens["refresh_token"])
+    assert refreshed.status_code == 200, refreshed.text
+    assert "email" not in narrow_flow.id_token_claims(refreshed.json()["id_token"], nonce=None)
+    assert narrow_flow.userinfo(refreshed.json()["access_token"]).json() == {"sub": str(user.pk)}
+    # Asking again now shows email on the consent page: approving it there releases it.
+    page = narrow_flow.authorize(claims=wanted)
+    assert "See your email address" in page.text
+    params = narrow_flow.at_relying_party(narrow_flow.allow(page))
+    again = narrow_flow.exchange(params["code"]).json()
+    assert narrow_flow.userinfo(again["access_token"]).json()["email"] == "alice@example.com"
+
+
+def test_a_scope_the_operator_removes_is_no_longer_released_or_refreshed(flow, user):
+    """Issue 14, finding 3: existing grants lose a scope with the client, at userinfo and refresh."""
+    from tests.tokens.conftest import unverified
+
+    tokens = flow.tokens(scope="openid profile email", claims=claims_param({"id_token": {"email": None}}))
+    assert flow.userinfo(tokens["access_token"]).json()["email"] == "alice@example.com"
+
+    _allow_scopes(flow.client, "openid profile offline_access")
+
+    info = flow.userinfo(tokens["access_token"]).json()
+    assert "email" not in info and info["name"] == "Alice Liddell"
+    refreshed = flow.refresh(tokens["refresh_token"])
+    assert refreshed.status_code == 200, refreshed.text
+    body = refreshed.json()
+    assert body["scope"].split() == ["openid", "profile"]
+    assert unverified(body["access_token"])["scope"].split() == ["openid", "profile"]
+    assert "email" not in flow.id_token_claims(body["id_token"], nonce=None)
+    assert "email" not in flow.userinfo(body["access_token"]).json()
+    # Nor may the client ask for it back by name at the refresh.
+    back = flow.token_request(
+        {"grant_type": "refresh_token", "refresh_token": body["refresh_token"], "scope": "openid email"}
+    )
+    assert back.status_code == 400 and back.json()["error"] == "invalid_scope"
+
+
+def test_a_grant_stored_with_such_claims_before_the_fix_does_not_release_them_either(narrow_flow, user):
+    """Issue 14, finding 3: grants made before the fix kept the whole claims request; userinfo and
+    refresh go by the consent on record, which never included `email`."""
+    from oauth2_provider.models import get_access_token_model
+
+    from provider.oidc.models import TokenFamily, UserinfoClaimsRequest
+
+    tokens = narrow_flow.tokens()
+    # What the claims parameter left with the grant before the fix.
+    UserinfoClaimsRequest.objects.create(
+        access_token=get_access_token_model().objects.get(), claims={"userinfo": {"email": None}}
+    )
+    assert TokenFamily.objects.update(id_token_claims={"id_token": {"email": None}}) == 1
+    _allow_scopes(narrow_flow.client, "openid email")
+
+    assert narrow_flow.userinfo(tokens["access_token"]).json() == {"sub": str(user.pk)}
+    refreshed = narrow_flow.refresh(tokens["refresh_token"]).json()
+    assert "email" not in narrow_flow.id_token_claims(refreshed["id_token"], nonce=None)
+    assert narrow_flow.userinfo(refreshed["access_token"]).json() == {"sub": str(user.pk)}
