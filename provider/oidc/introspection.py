@@ -31,6 +31,14 @@ def _audiences(claims):
     return [aud] if isinstance(aud, str) else [a for a in aud if isinstance(a, str)]
 
 
+def _holders_active(row):
+    """A token ends with its user's account and its client: both read with the token's own row,
+    not from client_cache, so disabling either shows here at once in every worker."""
+    if row.user is not None and not row.user.is_active:
+        return False
+    return row.application is None or row.application.is_active
+
+
 def _access_token(token, client, now):
     row = (
         get_access_token_model()
@@ -38,7 +46,7 @@ def _access_token(token, client, now):
         .filter(token_checksum=refresh.checksum(token))
         .first()
     )
-    if row is None or row.expires <= now:
+    if row is None or row.expires <= now or not _holders_active(row):
         return None
     try:
         # Also inactive once its signing key is revoked or no longer published: resource servers
@@ -68,11 +76,11 @@ def _access_token(token, client, now):
 def _refresh_token(token, client, now):
     row = (
         get_refresh_token_model()
-        .objects.select_related("access_token", "user")
+        .objects.select_related("access_token", "application", "user")
         .filter(token_checksum=refresh.checksum(token), revoked__isnull=True, application_id=client.pk)
         .first()
     )
-    if row is None:
+    if row is None or not _holders_active(row):
         return None
     family = TokenFamily.objects.filter(family=row.token_family).first() if row.token_family else None
     if refresh.refresh_token_expired(refresh_token=row, client=client, family=family, now=now):
@@ -85,7 +93,7 @@ def _refresh_token(token, client, now):
         "sub": str(row.user.pk),
     }
     if family is not None:
-        answer["exp"] = int(family.expires_at.timestamp())
+        answer["exp"] = int(refresh.family_deadline(family=family, client=client).timestamp())
     return answer
 
 
