@@ -305,6 +305,9 @@ class AuthorizeView(dot_views.AuthorizationView):
         return super().create_authorization_response(request, scopes, credentials, allow)
 
     def form_valid(self, form):
+        refused = self._unregistered_target(form)
+        if refused is not None:
+            return refused
         response = super().form_valid(form)
         if self._issued_a_code(form, response) and not getattr(self, "_remembered", False):
             client = get_application_model().objects.get(client_id=form.cleaned_data["client_id"])
@@ -313,6 +316,23 @@ class AuthorizeView(dot_views.AuthorizationView):
             )
             consent_record(user=self.request.user, client=client, scopes=wanted)
         return response
+
+    def _unregistered_target(self, form):
+        """The error page when the consent form names an unknown client or an unregistered
+        redirect_uri, else None.
+
+        The form's hidden fields come back from the browser and may have been edited. oauthlib
+        checks them again on Allow, but Deny redirects straight to the form's redirect_uri:
+        RFC 9700 4.11 wants no redirect, not even an error, to a URI the client did not register.
+        """
+        client = get_application_model().objects.filter(client_id=form.cleaned_data.get("client_id")).first()
+        if client is None or not client.is_active:
+            error = errors.InvalidClientIdError()
+        elif not client.redirect_uri_allowed(form.cleaned_data.get("redirect_uri")):
+            error = errors.MismatchingRedirectURIError()
+        else:
+            return None
+        return self.render_to_response({"error": error}, status=error.status_code)
 
     @staticmethod
     def _issued_a_code(form, response):

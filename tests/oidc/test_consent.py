@@ -142,3 +142,23 @@ def test_a_session_that_ended_while_the_page_was_open_signs_in_again(flow, user)
     again = flow.log_in(response)
     assert is_consent_page(again) and "See your email address" in again.text
     assert "code" in flow.at_relying_party(flow.allow(again))
+
+
+@pytest.mark.parametrize(
+    "edited",
+    [
+        {"redirect_uri": "https://attacker.example/collect"},
+        {"redirect_uri": "https://rp.example.com/callback/"},  # one character off the registered URI
+        {"client_id": "no-such-client"},
+    ],
+)
+def test_deny_with_an_edited_form_shows_the_error_page_instead_of_redirecting(flow, user, edited):
+    """Issue 14, finding 9: Deny redirects only to a URI registered for the client."""
+    page = flow.log_in(flow.authorize())
+    answer = flow.browser.submit(page, edited, button="cancel")
+    assert answer.status_code == 400, (answer.status_code, answer.headers.get("Location"))
+    assert "Location" not in answer.headers
+    assert "This sign-in request cannot continue" in answer.text
+    # Allow refuses the same form too, and nothing was remembered.
+    assert flow.browser.submit(page, edited, button="allow").status_code == 400
+    assert is_consent_page(flow.authorize())
