@@ -28,8 +28,21 @@ def verified_tokens():
 REALM = "sample-api"
 
 
+def is_client_token(claims):
+    """True when a token speaks for its client alone (client credentials), not for a user.
+
+    RFC 9068 5 / RFC 9700 4.15: such a token's `sub` is the client id and it carries no
+    `auth_time`, since no user signed in. Both must hold: a user token always has auth_time.
+    """
+    return claims.get("sub") == claims.get("client_id") and "auth_time" not in claims
+
+
 class TokenUser:
-    """The caller as the access token describes it: there is no user row behind it."""
+    """The caller as the access token describes it: there is no user row behind it.
+
+    `is_client` tells a client acting on its own behalf from a user: then `pk` and `username`
+    are the client id, and no user is behind the request.
+    """
 
     is_authenticated = True
     is_anonymous = False
@@ -40,6 +53,7 @@ class TokenUser:
         self.pk = self.id = self.username = claims["sub"]
         self.client_id = claims["client_id"]
         self.scopes = frozenset(claims.get("scope", "").split())
+        self.is_client = is_client_token(claims)
 
     def __str__(self):
         return self.username

@@ -5,6 +5,7 @@ from django.http import HttpResponse
 from django.views.decorators.http import require_safe
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
+from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -36,17 +37,31 @@ class HelloView(APIView):
         )
 
 
-class MeView(APIView):
-    """The verified claims of the caller's access token; needs the read scope (default `profile`)."""
+class IsUser(BasePermission):
+    """Only tokens that speak for a user: a client's own token (client credentials) has none.
 
-    permission_classes = [HasScope]
+    Without this, a client-credentials token would be shown as if it were a user: its `sub` is
+    the client id, which a user's identifier could equal (RFC 9700 4.15).
+    """
+
+    message = "This endpoint describes a signed-in user; a client's own token has none."
+
+    def has_permission(self, request, view):
+        return not getattr(request.user, "is_client", False)
+
+
+class MeView(APIView):
+    """The verified claims of a user's access token; needs the read scope (default `profile`)."""
+
+    permission_classes = [HasScope, IsUser]
 
     def get_required_scopes(self):
         return [settings.RESOURCE_READ_SCOPE]
 
     @extend_schema(
         summary="The caller's access-token claims",
-        description="Needs the scope named by RESOURCE_READ_SCOPE (default `profile`).",
+        description="Needs the scope named by RESOURCE_READ_SCOPE (default `profile`) and a user's "
+        "token: a client's own (client credentials) token is refused with 403.",
         responses={200: OpenApiResponse(description="the token's claims"), 401: _ERROR, 403: _ERROR},
     )
     def get(self, request):

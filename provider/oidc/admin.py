@@ -41,6 +41,7 @@ class ClientForm(forms.ModelForm):
         # An allow-list: a field added to Client later (a secret, say) appears only when listed here.
         fields = (
             "name",
+            "client_id",  # at creation only: read-only once the client exists (ClientAdmin)
             "client_type",
             "authorization_grant_type",
             "redirect_uris",
@@ -69,6 +70,19 @@ class ClientForm(forms.ModelForm):
         if self.instance.pk is None:
             self.initial.setdefault("client_type", Client.CLIENT_CONFIDENTIAL)
             self.initial.setdefault("authorization_grant_type", Client.GRANT_AUTHORIZATION_CODE)
+        if "client_id" in self.fields:
+            client_id = self.fields["client_id"]
+            client_id.required = False
+            client_id.show_hidden_initial = False
+            self.initial.pop("client_id", None)  # the model's generated default, used when left empty
+            client_id.help_text = (
+                "Leave empty to generate one. A resource server that introspects tokens uses its "
+                "audience URI. Never a UUID: those are users' identifiers."
+            )
+
+    def clean_client_id(self):
+        # Empty keeps the id the model generated; Client.clean refuses one shaped like a user's.
+        return self.cleaned_data.get("client_id", "").strip() or self.instance.client_id
 
     def clean_allowed_scopes(self):
         scopes = self.cleaned_data["allowed_scopes"].split()
@@ -104,6 +118,9 @@ class ClientAdmin(admin.ModelAdmin):
     ordering = ("name",)
     actions = ("disable_clients", "enable_clients")
     radio_fields = {"client_type": admin.HORIZONTAL, "authorization_grant_type": admin.VERTICAL}
+    # DOT's Application.get_absolute_url names its own client-management pages, which Signet does
+    # not serve: the admin's "View on site" link would answer 500. A client has no page on the site.
+    view_on_site = False
 
     def get_readonly_fields(self, request, obj=None):
         # The client id is what relying parties are configured with: fixed once the client exists.
@@ -118,9 +135,6 @@ class ClientAdmin(admin.ModelAdmin):
             obj.client_secret, obj.hash_client_secret = "", False
         super().save_model(request, obj, form, change)
         if change:
-    # DOT's Application.get_absolute_url names its own client-management pages, which Signet does
-    # not serve: the admin's "View on site" link would answer 500. A client has no page on the site.
-    view_on_site = False
             audit("client.updated", actor=request.user, client_id=obj.client_id, fields=form.changed_data)
         else:
             audit("client.created", actor=request.user, client_id=obj.client_id, name=obj.name)

@@ -1,9 +1,29 @@
+import uuid
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from oauth2_provider.models import AbstractApplication, AbstractGrant
 
 DEFAULT_ALLOWED_SCOPES = "openid profile email offline_access"
+
+USER_SHAPED_CLIENT_ID = (
+    "A client id may not be a UUID: users' subject identifiers are UUIDs, and a client's own tokens "
+    "carry its client id as their subject, so it could pass for that user at a resource server."
+)
+
+
+def user_shaped(client_id):
+    """True when a client id reads as a user's subject identifier: anything uuid.UUID accepts.
+
+    RFC 9700 4.15 / RFC 9068 5: client-credentials tokens carry the client id as `sub`, and a
+    resource server comparing subjects must never mistake a client for a user.
+    """
+    try:
+        uuid.UUID(client_id)
+    except (TypeError, ValueError, AttributeError):
+        return False
+    return True
 
 
 class Client(AbstractApplication):
@@ -47,13 +67,17 @@ class Client(AbstractApplication):
         super().save(*args, **kwargs)
 
     def clean(self):
+        errors = {}
         try:
             super().clean()
         except ValidationError as e:
             # DOT insists on OIDC_RSA_PRIVATE_KEY for RS256; Signet's keys live in keys/ instead.
             errors = {f: msgs for f, msgs in e.message_dict.items() if f != "algorithm"}
-            if errors:
-                raise ValidationError(errors) from e
+        # Checked at creation only: the id is fixed afterwards, and a change form has no field for it.
+        if self._state.adding and user_shaped(self.client_id):
+            errors.setdefault("client_id", []).append(USER_SHAPED_CLIENT_ID)
+        if errors:
+            raise ValidationError(errors)
 
     @property
     def jwk_key(self):
