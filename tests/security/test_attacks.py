@@ -11,6 +11,7 @@ import requests
 
 from tests.conftest import PASSWORD, REDIRECT_URI
 from tests.support.browser import Browser, forms, pkce_pair, query
+from tests.support.values import altered
 
 from .conftest import OTHER_REDIRECT_URI, authorize_params, exchange, get_code
 
@@ -336,7 +337,7 @@ def test_unknown_client_and_wrong_secret_get_the_same_answer(issuer, rp_client, 
             timeout=30,
         )
 
-    wrong_secret = attempt(client.client_id, secret[:-2] + "xx")
+    wrong_secret = attempt(client.client_id, altered(secret, 2))
     unknown = attempt("no-such-client-" + secrets.token_hex(8), secret)
     assert wrong_secret.status_code == 401
     assert _comparable(wrong_secret) == _comparable(unknown)

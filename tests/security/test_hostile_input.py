@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import POST_LOGOUT_URI, REDIRECT_URI
+from tests.support.values import altered
 
 from .forgery import forgeries
 from .oracle import problems
@@ -123,7 +124,7 @@ class Context:
         )
         self.tokens = [flow.access_token, flow.refresh_token, flow.id_token]
         self.client_ids = [flow.client_id, public_client.client_id, "unknown-client", ""]
-        self.secrets = [flow.secret, flow.secret[:-1] + "x", "", "x" * 200]
+        self.secrets = [flow.secret, altered(flow.secret), "", "x" * 200]
         self.session = flow.browser.http.cookies.get("sessionid", "")
         # Built once: hypothesis strategies are cheap to draw from but not to construct.
         self.value_strategy = self._values()

@@ -21,6 +21,7 @@ from django.conf import settings
 
 from tests.conftest import PASSWORD, POST_LOGOUT_URI, REDIRECT_URI
 from tests.support.browser import Browser, pkce_pair, query
+from tests.support.values import altered
 
 from .conftest import authorize_params
 
@@ -72,7 +73,7 @@ def test_no_secret_in_logs_database_admin_jwks_or_errors(
     admin_password = "operator passphrase " + secrets.token_hex(8)
     django_user_model.objects.create_superuser("operator@example.com", admin_password)
     wrong_password = "my real password typo " + secrets.token_hex(6)
-    wrong_secret = secret[:-6] + secrets.token_hex(3)
+    wrong_secret = altered(secret, 6)
 
     found = {}
     errors = []  # every response that is an error, for the error-response scan
