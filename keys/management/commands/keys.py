@@ -35,7 +35,11 @@ class Command(OperatorCommand):
         revoke = subparsers.add_parser("revoke", help="withdraw a key from the JWKS at once")
         revoke.add_argument("kid")
         subparsers.add_parser("ensure", help="create an active and a next key if missing")
-        subparsers.add_parser("reencrypt", help="re-encrypt private keys under the current encryption key")
+        subparsers.add_parser(
+            "reencrypt",
+            help="re-encrypt every private key under SIGNET_KEY_ENCRYPTION_KEY, in the current format "
+            "(after changing it, or upgrading from a passphrase); then drop the fallbacks",
+        )
         subparsers.add_parser("purge", help="delete retired keys whose tokens have all expired")
 
     def do_list(self, **options):
