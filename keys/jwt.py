@@ -10,6 +10,8 @@ import json
 from jwcrypto import jws
 from jwcrypto.common import JWException, base64url_decode, base64url_encode
 
+from provider import untrusted_json
+
 from . import crypto
 from .selectors import active_signing_key, key_by_kid
 
@@ -42,7 +44,7 @@ def unverified_header(token):
     if not isinstance(token, str) or len(token) > MAX_TOKEN_LENGTH:
         raise InvalidToken("malformed token")
     try:
-        header = json.loads(base64url_decode(token.split(".", 1)[0]))
+        header = untrusted_json.loads(base64url_decode(token.split(".", 1)[0]))
     except (ValueError, TypeError) as e:
         raise InvalidToken("malformed token") from e
     if not isinstance(header, dict):
@@ -82,7 +84,7 @@ def verify(token, *, now=None):
     try:
         verifier.deserialize(token)
         verifier.verify(key.public, alg=key.alg)
-        claims = json.loads(verifier.payload)
+        claims = untrusted_json.loads(verifier.payload)
     except (JWException, ValueError, TypeError) as e:
         raise InvalidToken("bad signature") from e
     if not isinstance(claims, dict):

@@ -6,7 +6,6 @@ object under the BROWSER_SESSION header key (see views.BrowserSessionOAuthLibCor
 no HTTP_ prefix, so no client can send it: Django files every request header under HTTP_*.
 """
 
-import json
 import re
 import time
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from oauthlib.oauth2.rfc6749 import errors
 
 from accounts.sessions import session_auth_time, session_sid
 from keys import jwt
+from provider import untrusted_json
 
 from . import claims as claim_rules
 from .consent import consent_covers
@@ -138,7 +138,7 @@ def _parse_claims_request(raw):
     if raw is None or raw == "":
         return None
     try:
-        value = json.loads(raw) if isinstance(raw, str) else raw
+        value = untrusted_json.loads(raw) if isinstance(raw, str) else raw
     except ValueError as e:
         raise ValueError("claims is not valid JSON") from e
     if value is None:  # DOT's consent form carries an absent claims request as "null"

@@ -1,9 +1,10 @@
 """The UserInfo endpoint (OIDC Core 5.3) and the claims it releases, as a mixin of SignetValidator."""
 
 import hashlib
-import json
 
 from oauth2_provider.models import get_access_token_model
+
+from provider import untrusted_json
 
 from . import claims as claim_rules
 from . import client_cache
@@ -20,7 +21,7 @@ def _claims_request(request):
     value = getattr(request, "claims", None)
     if isinstance(value, str):
         try:
-            value = json.loads(value)
+            value = untrusted_json.loads(value)
         except ValueError:
             return None
     return value if isinstance(value, dict) else None

@@ -5,7 +5,6 @@ Overrides of DOT internals (private methods), kept small and tested; DOT is pinn
   published keys, so tokens signed before a rotation still verify.
 """
 
-import json
 from datetime import timedelta
 
 from django.conf import settings
@@ -15,6 +14,7 @@ from oauth2_provider.oauth2_validators import OAuth2Validator
 
 from keys import jwt
 from keys.selectors import key_by_kid
+from provider import untrusted_json
 
 from . import claims as claim_rules
 from .authorization import AuthorizationRules
@@ -31,7 +31,7 @@ def _claims_request(value):
     """A claims request as oauthlib may hold it (JSON text or already parsed), or None."""
     if isinstance(value, str):
         try:
-            value = json.loads(value)
+            value = untrusted_json.loads(value)
         except ValueError:
             return None
     return value if isinstance(value, dict) else None

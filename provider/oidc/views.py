@@ -27,6 +27,7 @@ from oauthlib.common import add_params_to_uri
 from oauthlib.oauth2.rfc6749 import errors
 
 from accounts.sessions import session_auth_time, session_sid
+from provider import untrusted_json
 
 from . import claims
 from .authorization import (
@@ -430,7 +431,7 @@ def _json_or_none(value):
     if not value:
         return None
     try:
-        return json.loads(value)
+        return untrusted_json.loads(value)
     except (TypeError, ValueError):
         return None
 

@@ -211,3 +211,60 @@ def test_the_issues_token_cases_answer_invalid_request(flow, payload):
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_request"
     assert response.headers["Cache-Control"] == "no-store"
+
+
+# --- deeply nested JSON (issue 14, finding 4) -----------------------------------------------------
+
+DEEP = 1000  # past Python's recursion limit: json.loads raised RecursionError, a 500
+
+
+def b64url(raw):
+    return base64.urlsafe_b64encode(raw).rstrip(b"=")
+
+
+NESTED = {
+    "arrays": b"[" * DEEP + b"]" * DEEP,
+    "objects": b'{"a":' * DEEP + b"1" + b"}" * DEEP,
+    "header-with-nested-member": b'{"alg":"RS256","kid":' + b"[" * DEEP + b"]" * DEEP + b"}",
+}
+
+
+@pytest.mark.parametrize("shape", sorted(NESTED))
+def test_deeply_nested_jose_headers_are_refused_not_a_500(flow, shape):
+    token = b64url(NESTED[shape]) + b".e30." + b64url(b"signature")
+    userinfo = send(flow.issuer, "GET", b"/userinfo", headers=[("Authorization", b"Bearer " + token)])
+    assert userinfo.status_code == 401, userinfo.text
+    assert userinfo.headers["WWW-Authenticate"].startswith('Bearer error="invalid_token"')
+    for endpoint, target in [
+        ("end_session", f"/logout?client_id={flow.client_id}&id_token_hint=".encode() + token),
+        (
+            "authorize",
+            b"/authorize?response_type=code&client_id="
+            + flow.client_id.encode()
+            + b"&redirect_uri="
+            + REDIRECT_URI.encode()
+            + b"&scope=openid&prompt=none&id_token_hint="
+            + token,
+        ),
+    ]:
+        response = send(flow.issuer, "GET", target)
+        found = problems(endpoint, response, issuer=flow.issuer, redirect_uris=[REDIRECT_URI])
+        assert found == [] and response.status_code < 500, (endpoint, response.status_code, found)
+
+
+@pytest.mark.parametrize("shape", ["arrays", "objects"])
+def test_a_deeply_nested_claims_parameter_is_invalid_request(flow, shape):
+    from urllib.parse import quote
+
+    _verifier, challenge = pkce_pair()
+    claims = quote(NESTED[shape].replace(b'{"a":', b'{"userinfo":')).encode()
+    target = (
+        f"/authorize?response_type=code&client_id={flow.client_id}&redirect_uri={REDIRECT_URI}"
+        f"&scope=openid&state=s&code_challenge={challenge}&code_challenge_method=S256&claims="
+    ).encode() + claims
+    session = flow.browser.http.cookies.get("sessionid", "").encode()
+    response = send(flow.issuer, "GET", target, headers=[("Cookie", b"sessionid=" + session)])
+    assert problems("authorize", response, issuer=flow.issuer, redirect_uris=[REDIRECT_URI]) == []
+    assert response.status_code == 302, response.text[:300]
+    location = response.headers["Location"]
+    assert location.startswith(REDIRECT_URI + "?") and "error=invalid_request" in location, location
