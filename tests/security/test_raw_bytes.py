@@ -46,6 +46,7 @@ WELL_FORMED = {
     "escaped-bom": b"%ef%bb%bf",
     "raw-utf8": "é€𝄞".encode(),
     "long-value": b"A" * 20000,
+    "overlong-line": b"A" * 70000,  # past the servers' request-line limits (414/431, never a 5xx)
 }
 PAYLOADS = {**MALFORMED, **NUL, **WELL_FORMED}
 PRESETS = {"short": 1, "long": 2}  # payloads per request: each alone, or every ordered pair
