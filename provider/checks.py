@@ -61,3 +61,34 @@ def check_allowed_hosts(app_configs, **kwargs):
             )
         ]
     return []
+
+
+# Caches that live inside one process, and what becomes of the counters there.
+_UNSHARED_CACHES = {
+    "django.core.cache.backends.locmem.LocMemCache": (
+        "each worker process counts on its own, so a limit is multiplied by the number of workers"
+    ),
+    "django.core.cache.backends.dummy.DummyCache": "nothing is counted, so no limit ever holds",
+}
+
+
+@register(Tags.security, deploy=True)
+def check_rate_limit_cache(app_configs, **kwargs):
+    """Rate limits count in the cache: without a shared one, N workers allow N times the limit.
+
+    Sign-in lockouts count in the database (django-axes' attempt records), so they hold across workers
+    whatever the cache is.
+    """
+    limits = ("SIGNET_RATELIMIT_TOKEN", "SIGNET_RATELIMIT_INTROSPECT")
+    limited = [name for name in limits if getattr(settings, name)]
+    backend = settings.CACHES.get("default", {}).get("BACKEND", "")
+    if not limited or backend not in _UNSHARED_CACHES:
+        return []
+    return [
+        Warning(
+            f"Rate limits are on ({', '.join(limited)}) but the cache ({backend.rsplit('.', 1)[-1]}) is not "
+            f"shared: {_UNSHARED_CACHES[backend]}.",
+            hint="Set REDIS_URL so that all workers and instances share the counters.",
+            id="signet.W104",
+        )
+    ]

@@ -1,5 +1,8 @@
 """Rate limits on the token and introspection endpoints, per client address, counted in the cache.
 
+An IPv6 client is counted by its prefix (`context.limit_key`). The counters are only shared between
+worker processes when the cache is (Redis): `check --deploy` warns otherwise (provider/checks.py).
+
 django-ratelimit does the counting; this middleware picks the endpoints by URL name (so it covers
 whichever view class serves them) and answers in the token endpoint's own error shape.
 """
@@ -21,7 +24,7 @@ LIMITED = {
 
 
 def _client_key(group, request):
-    return context.client_ip(request) or "unknown"
+    return context.limit_key(request) or "unknown"
 
 
 class RateLimitMiddleware:

@@ -221,6 +221,10 @@ if env.bool("SIGNET_TRUST_X_FORWARDED_PROTO", default=False):
 # Trusted reverse proxies in front of Signet: the client address is read from X-Forwarded-For
 # that many hops from the right (provider/context.py). 0: REMOTE_ADDR.
 SIGNET_PROXY_COUNT = env.int("SIGNET_PROXY_COUNT", default=0)
+# Lockouts and rate limits count an IPv6 client by this prefix of its address (provider/context.py).
+SIGNET_IPV6_PREFIX_LENGTH = env.int("SIGNET_IPV6_PREFIX_LENGTH", default=64)
+if not 0 <= SIGNET_IPV6_PREFIX_LENGTH <= 128:
+    raise ImproperlyConfigured("SIGNET_IPV6_PREFIX_LENGTH must be between 0 and 128.")
 
 # A strict Content-Security-Policy: pages load only Signet's own CSS (and the admin's own scripts).
 # No form-action: browsers apply it to the redirect after a form post, which must reach the relying
@@ -250,7 +254,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=SIGNET_LOGIN_LOCKOUT_MINUTES) if SIGNET_LO
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own: per account, and per address
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_USERNAME_CALLABLE = "accounts.lockout.lockout_username"
-AXES_CLIENT_IP_CALLABLE = "provider.context.client_ip"
+AXES_CLIENT_IP_CALLABLE = "provider.context.limit_key"
 AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
 # A success must not clear the counters: an attacker would sign in to their own account between guesses.
 AXES_RESET_ON_SUCCESS = False
@@ -268,7 +272,8 @@ AXES_SENSITIVE_PARAMETERS = [
     "csrfmiddlewaretoken",
     "next",
 ]
-# Rate limits per client address ("N/s", "N/m", "N/h"; empty: off), counted in the cache.
+# Rate limits per client address ("N/s", "N/m", "N/h"; empty: off), counted in the cache (shared
+# between workers only with REDIS_URL; `check --deploy` warns otherwise).
 SIGNET_RATELIMIT_TOKEN = env.str("SIGNET_RATELIMIT_TOKEN", default="1200/m")
 SIGNET_RATELIMIT_INTROSPECT = env.str("SIGNET_RATELIMIT_INTROSPECT", default="3000/m")
 # Password-reset links asked for per client address, and per target email (accounts/services.py).

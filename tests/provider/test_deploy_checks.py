@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from keys import kek
+from provider.checks import check_rate_limit_cache
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -20,6 +21,8 @@ PRODUCTION = {
     "OIDC_ISSUER": "https://id.example.com",
     "ALLOWED_HOSTS": "id.example.com",
     "SIGNET_HSTS_PRELOAD": "true",
+    # Never connected to by `check`: only its presence (a cache shared by the workers) matters.
+    "REDIS_URL": "redis://127.0.0.1:6379/0",
 }
 # Variables the test run itself sets (pyproject's pytest env) that must not leak into the child.
 CLEARED = {
@@ -61,9 +64,10 @@ def test_production_configuration_is_clean():
         ({"OIDC_ISSUER": "http://id.example.com"}, "signet.W101"),
         ({"DEBUG": "true"}, "signet.W102"),
         ({"ALLOWED_HOSTS": ""}, "signet.W103"),
+        ({"REDIS_URL": ""}, "signet.W104"),
         ({"SIGNET_KEY_ENCRYPTION_KEY": kek.DEVELOPMENT_KEY}, "keys.W001"),
     ],
-    ids=["http-issuer", "debug", "no-allowed-hosts", "default-kek"],
+    ids=["http-issuer", "debug", "no-allowed-hosts", "rate-limits-without-shared-cache", "default-kek"],
 )
 def test_each_unsafe_setting_is_reported(overrides, check_id):
     result = check_deploy(**overrides)
@@ -75,6 +79,30 @@ def test_each_unsafe_setting_is_reported(overrides, check_id):
 def test_plain_http_issuer_on_loopback_is_fine(issuer):
     result = check_deploy(OIDC_ISSUER=issuer, SIGNET_SSL_REDIRECT="false")
     assert "signet.W101" not in result.stderr + result.stdout
+
+
+LOCMEM = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+DUMMY = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
+REDIS = {"default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": "redis://127.0.0.1:6379/0"}}
+
+
+@pytest.mark.parametrize("caches", [LOCMEM, DUMMY], ids=["locmem", "dummy"])
+def test_rate_limits_without_a_shared_cache_are_named_in_the_warning(settings, caches):
+    """Finding 7: without Redis every worker counted on its own, and nothing said so."""
+    settings.CACHES = caches
+    settings.SIGNET_RATELIMIT_TOKEN = "10/m"
+    settings.SIGNET_RATELIMIT_INTROSPECT = ""
+    [warning] = check_rate_limit_cache(None)
+    assert warning.id == "signet.W104" and "SIGNET_RATELIMIT_TOKEN" in warning.msg
+    assert "SIGNET_RATELIMIT_INTROSPECT" not in warning.msg and "REDIS_URL" in warning.hint
+
+
+def test_no_cache_warning_with_a_shared_cache_or_without_rate_limits(settings):
+    settings.CACHES = REDIS
+    assert check_rate_limit_cache(None) == []
+    settings.CACHES = LOCMEM
+    settings.SIGNET_RATELIMIT_TOKEN = settings.SIGNET_RATELIMIT_INTROSPECT = ""
+    assert check_rate_limit_cache(None) == []
 
 
 SHOW = (

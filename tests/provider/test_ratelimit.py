@@ -52,3 +52,22 @@ def test_other_endpoints_are_not_limited(issuer, settings):
     settings.SIGNET_RATELIMIT_TOKEN = "1/h"
     settings.SIGNET_RATELIMIT_INTROSPECT = "1/h"
     assert all(requests.get(f"{issuer}/jwks", timeout=10).status_code == 200 for _ in range(3))
+
+
+def test_ipv6_clients_count_by_their_64(issuer, settings):
+    """Finding 7: each address of one IPv6 /64 had a counter of its own."""
+    settings.SIGNET_RATELIMIT_TOKEN = "2/h"
+    settings.SIGNET_PROXY_COUNT = 1
+    assert post(issuer, "/token", forwarded_for="2001:db8:7:1::1").status_code == 401
+    assert post(issuer, "/token", forwarded_for="2001:db8:7:1:aaaa:bbbb:cccc:dddd").status_code == 401
+    assert post(issuer, "/token", forwarded_for="2001:db8:7:1::ffff").status_code == 429
+    assert post(issuer, "/token", forwarded_for="2001:db8:7:2::1").status_code == 401
+
+
+def test_ipv6_prefix_length_comes_from_settings(issuer, settings):
+    settings.SIGNET_RATELIMIT_TOKEN = "1/h"
+    settings.SIGNET_PROXY_COUNT = 1
+    settings.SIGNET_IPV6_PREFIX_LENGTH = 48
+    assert post(issuer, "/token", forwarded_for="2001:db8:7:1::1").status_code == 401
+    assert post(issuer, "/token", forwarded_for="2001:db8:7:ffff::1").status_code == 429
+    assert post(issuer, "/token", forwarded_for="2001:db8:8::1").status_code == 401
