@@ -148,6 +148,10 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
             response = super().form_valid(form)
             password_changed_notify(user=form.user, reason="reset")
         audit("password.reset", actor=form.user)
+        from .lockout import forget_account_failures
+
+        # Proven the owner: failed sign-ins by others no longer lock or slow them (accounts/lockout.py).
+        forget_account_failures(form.user)
         return response
 
 

@@ -110,6 +110,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "provider.ratelimit.RateLimitMiddleware",
+    # Gives a password-grant sign-in that met a lock the lock's JSON error (accounts/lockout.py).
+    "accounts.lockout.LockoutMiddleware",
     # Last, as django-axes requires: turns a lockout into the lockout page or JSON error.
     "axes.middleware.AxesMiddleware",
 ]
@@ -243,15 +245,27 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # --- Brute-force protection (django-axes) and rate limits ----------------------------------
-# A sign-in is refused once an account, or a client address, has SIGNET_LOGIN_FAILURE_LIMIT failures
-# within SIGNET_LOGIN_LOCKOUT_MINUTES; it reopens that long after the last failure (0: only an operator
+# Failures within SIGNET_LOGIN_LOCKOUT_MINUTES count (accounts/lockout.py): SIGNET_LOGIN_FAILURE_LIMIT
+# for one account from one address lock that pair; SIGNET_LOGIN_ADDRESS_FAILURE_LIMIT from one address,
+# for any accounts, lock the address; a lock lifts that long after its last failure (0: only an operator
 # unlocks, with `manage.py axes_reset_username EMAIL` / `axes_reset_ip IP` / `axes_reset`).
+# SIGNET_LOGIN_ACCOUNT_FAILURE_LIMIT for one account from anywhere only slow it down: each further
+# attempt waits 1, 2, 4... seconds after the last failure, at most SIGNET_LOGIN_ACCOUNT_MAX_DELAY_SECONDS.
 SIGNET_LOGIN_FAILURE_LIMIT = env.int("SIGNET_LOGIN_FAILURE_LIMIT", default=5)
 SIGNET_LOGIN_LOCKOUT_MINUTES = env.int("SIGNET_LOGIN_LOCKOUT_MINUTES", default=15)
+# 20 pairs' worth: an office or campus NAT stays open through its people's typing mistakes, while one
+# address spraying passwords over many accounts gets 100 guesses per window, not unlimited. 0: off.
+SIGNET_LOGIN_ADDRESS_FAILURE_LIMIT = env.int("SIGNET_LOGIN_ADDRESS_FAILURE_LIMIT", default=100)
+SIGNET_LOGIN_ACCOUNT_FAILURE_LIMIT = env.int("SIGNET_LOGIN_ACCOUNT_FAILURE_LIMIT", default=10)
+SIGNET_LOGIN_ACCOUNT_MAX_DELAY_SECONDS = env.int("SIGNET_LOGIN_ACCOUNT_MAX_DELAY_SECONDS", default=300)
 AXES_ENABLED = env.bool("SIGNET_LOGIN_PROTECTION", default=True)
+AXES_HANDLER = "accounts.lockout.LoginLockoutHandler"
 AXES_FAILURE_LIMIT = SIGNET_LOGIN_FAILURE_LIMIT
 AXES_COOLOFF_TIME = timedelta(minutes=SIGNET_LOGIN_LOCKOUT_MINUTES) if SIGNET_LOGIN_LOCKOUT_MINUTES else None
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own: per account, and per address
+# django-axes locks the (account, address) pair; the handler adds the address lock and the throttle.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Attempts refused by a lock are not counted, so that hammering a lock does not keep it on.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_USERNAME_CALLABLE = "accounts.lockout.lockout_username"
 AXES_CLIENT_IP_CALLABLE = "provider.context.limit_key"
