@@ -286,13 +286,22 @@ AXES_SENSITIVE_PARAMETERS = [
     "csrfmiddlewaretoken",
     "next",
 ]
-# Rate limits per client address ("N/s", "N/m", "N/h"; empty: off), counted in the cache (shared
-# between workers only with REDIS_URL; `check --deploy` warns otherwise).
-SIGNET_RATELIMIT_TOKEN = env.str("SIGNET_RATELIMIT_TOKEN", default="1200/m")
-SIGNET_RATELIMIT_INTROSPECT = env.str("SIGNET_RATELIMIT_INTROSPECT", default="3000/m")
+
+
+def _rate(name, default):
+    """A rate ("N/s", "N/m", "N/h") or "" for none. `off` turns a limit off: an empty value, as in a
+    copied .env.example, means unset and keeps the default."""
+    value = env.str(name, default=default).strip()
+    return "" if value.lower() == "off" else value
+
+
+# Rate limits per client address, counted in the cache (shared between workers only with REDIS_URL;
+# `check --deploy` warns otherwise).
+SIGNET_RATELIMIT_TOKEN = _rate("SIGNET_RATELIMIT_TOKEN", "1200/m")
+SIGNET_RATELIMIT_INTROSPECT = _rate("SIGNET_RATELIMIT_INTROSPECT", "3000/m")
 # Password-reset links asked for per client address, and per target email (accounts/services.py).
-SIGNET_RATELIMIT_PASSWORD_RESET = env.str("SIGNET_RATELIMIT_PASSWORD_RESET", default="5/h")
-SIGNET_RATELIMIT_PASSWORD_RESET_EMAIL = env.str("SIGNET_RATELIMIT_PASSWORD_RESET_EMAIL", default="3/h")
+SIGNET_RATELIMIT_PASSWORD_RESET = _rate("SIGNET_RATELIMIT_PASSWORD_RESET", "5/h")
+SIGNET_RATELIMIT_PASSWORD_RESET_EMAIL = _rate("SIGNET_RATELIMIT_PASSWORD_RESET_EMAIL", "3/h")
 # A cache outage must not take the token endpoint down with it.
 RATELIMIT_FAIL_OPEN = True
 

@@ -85,3 +85,12 @@ def test_env_example_lists_every_variable_settings_reads():
     listed = set(re.findall(r"^([A-Z_][A-Z0-9_]*)=", example, re.M))
     assert read, "the pattern found no variables: the test itself is broken"
     assert read - listed == set(), f"missing from .env.example: {sorted(read - listed)}"
+
+
+def test_off_turns_a_rate_limit_off_and_empty_keeps_the_default():
+    result = _load_settings(
+        {**REQUIRED, "SIGNET_RATELIMIT_TOKEN": "off", "SIGNET_RATELIMIT_INTROSPECT": ""},
+        code="print(repr(settings.SIGNET_RATELIMIT_TOKEN), settings.SIGNET_RATELIMIT_INTROSPECT)",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["''", "3000/m"]
