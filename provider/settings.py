@@ -15,7 +15,6 @@ from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from keys import kek
-from provider.oidc.lifetimes import access_token_expires_in
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -332,6 +331,8 @@ SIGNET_REFRESH_TOKEN_ONLINE_LIFETIME = env.int("SIGNET_REFRESH_TOKEN_ONLINE_LIFE
 SIGNET_PURGE_BATCH_SIZE = env.int("SIGNET_PURGE_BATCH_SIZE", default=1000)
 # How long a worker keeps a client it loaded (provider/oidc/client_cache.py); 0: read every time.
 SIGNET_CLIENT_CACHE_SECONDS = env.int("SIGNET_CLIENT_CACHE_SECONDS", default=5)
+# Issued tokens are a JSON log line ("token.issued"); true also stores an audit row per token.
+SIGNET_AUDIT_TOKEN_ROWS = env.bool("SIGNET_AUDIT_TOKEN_ROWS", default=False)
 
 # --- Signing keys -------------------------------------------------------------------------
 # 32 random bytes, base64: anything else stops start-up with one line saying how to generate one
@@ -362,27 +363,18 @@ SIGNET_SCOPES = {
     "offline_access": "Stay signed in to this app when you are not using it",
 }
 
+# DOT serves /authorize and RP-initiated logout, and is the data model and admin of clients and
+# codes; the token, introspection, revocation and userinfo endpoints are Signet's own.
 OAUTH2_PROVIDER = {
     "OIDC_ENABLED": True,
     "OIDC_ISS_ENDPOINT": OIDC_ISSUER,
     "OIDC_RP_INITIATED_LOGOUT_ENABLED": True,
     "OAUTH2_VALIDATOR_CLASS": "provider.oidc.validators.SignetValidator",
     "CLIENT_SECRET_HASHER": "signet_sha256",
-    "ACCESS_TOKEN_GENERATOR": "provider.oidc.tokens.signed_access_token",
-    # Without this oauthlib reuses the access-token generator, making refresh tokens JWTs.
-    "REFRESH_TOKEN_GENERATOR": "oauthlib.oauth2.rfc6749.tokens.random_token_generator",
     "SCOPES": SIGNET_SCOPES,
     "SCOPES_BACKEND_CLASS": "provider.oidc.scopes.ClientScopes",
     "DEFAULT_SCOPES": ["openid"],
-    # A callable: each client's own lifetime, so expires_in, the JWT's exp and DOT's row agree.
-    "ACCESS_TOKEN_EXPIRE_SECONDS": access_token_expires_in,
-    "ID_TOKEN_EXPIRE_SECONDS": SIGNET_ID_TOKEN_LIFETIME,
     "AUTHORIZATION_CODE_EXPIRE_SECONDS": SIGNET_AUTHORIZATION_CODE_LIFETIME,
-    # None: DOT knows one global idle lifetime only; Signet enforces the per-client idle lifetime
-    # and the family's absolute deadline itself (provider/oidc/refresh.py) and purges with them.
-    "REFRESH_TOKEN_EXPIRE_SECONDS": None,
-    "ROTATE_REFRESH_TOKEN": True,
-    "REFRESH_TOKEN_REUSE_PROTECTION": True,
     "PKCE_REQUIRED": "provider.oidc.policy.pkce_required",
     "OIDC_RESPONSE_TYPES_SUPPORTED": ["code"],
     "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
@@ -401,8 +393,8 @@ OAUTH2_PROVIDER = {
     "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
     "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
     "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
-    # RFC 9700 2.4: refused everywhere; provider/oidc/token_grants.py allows it only for a client an
-    # operator registered with the password grant.
+    # RFC 9700 2.4: refused everywhere; Signet's token endpoint (provider/oidc/grants/password.py)
+    # allows it only for a client an operator registered with the password grant.
     "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
     # RFC 9700 2.1: https redirect URIs only, unless SIGNET_HTTP_REDIRECT_URIS allows http (loopback
     # callbacks of native apps, RFC 8252 7.3, and local development).

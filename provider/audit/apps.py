@@ -8,6 +8,4 @@ class AuditConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from provider.oidc import audit_events  # noqa: F401  (token events)
-
         from . import receivers  # noqa: F401  (login, logout and lockout events)

@@ -9,10 +9,12 @@ from provider import context
 log = logging.getLogger("signet.audit")
 
 
-def audit(event, *, actor=None, client_id=None, **fields):
+def audit(event, *, actor=None, client_id=None, store=True, **fields):
     """Record `event` (e.g. "login.failed", "token.refresh_reuse", "key.rotated") as a row and a log line.
 
     `actor` is a user (or any object; stored as its string), `fields` JSON-serialisable details.
+    `store=False` writes the log line only: routine events (a token issued) that would otherwise put
+    a row on every request's path.
     Inside a transaction the row commits or rolls back with it; the log line is written either way.
     A failure to store the row is logged, never raised: auditing must not break a login.
     """
@@ -27,6 +29,8 @@ def audit(event, *, actor=None, client_id=None, **fields):
         "request_id": context.request_id.get() or "",
     }
     log.info(event, extra={"fields": {"audit": {**record, **fields}}})
+    if not store:
+        return
     connection = transaction.get_connection()
     try:
         if connection.in_atomic_block:

@@ -13,13 +13,20 @@ from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.translation import ngettext
 from oauth2_provider import admin as dot_admin
-from oauth2_provider.models import get_access_token_model, get_grant_model, get_refresh_token_model
+from oauth2_provider.models import (
+    get_access_token_model,
+    get_grant_model,
+    get_id_token_model,
+    get_refresh_token_model,
+)
 
 from provider.audit import audit
 
-from .models import Client, Consent
+from .models import Client, Consent, TokenFamily
+from .refresh import family_revoke
 from .services import GRANTS, client_regenerate_secret, generate_secret
 
 
@@ -212,47 +219,75 @@ class ClientAdmin(admin.ModelAdmin):
         return response
 
 
-class AccessTokenAdmin(dot_admin.AccessTokenAdmin):
-    list_display = ("pk", "masked_token", "user", "application", "scope", "created", "expires")
-    list_filter = ("application", "expires")
-    date_hierarchy = "created"
-
-    @admin.action(description="Revoke selected access tokens (and their refresh tokens)")
-    def revoke_tokens(self, request, queryset):
-        rows = list(queryset.select_related("application"))
-        super().revoke_tokens(request, queryset)
-        for token in rows:
-            client_id = token.application.client_id if token.application else None
-            audit("token.revoked", actor=request.user, client_id=client_id, access_token_id=token.pk)
-
-
-class RevokedFilter(admin.SimpleListFilter):
+class GrantStateFilter(admin.SimpleListFilter):
     title = "state"
     parameter_name = "state"
 
     def lookups(self, request, model_admin):
-        return (("active", "active"), ("revoked", "revoked"))
+        return (("active", "active"), ("revoked", "revoked"), ("ended", "past its deadline"))
 
     def queryset(self, request, queryset):
+        now = timezone.now()
         if self.value() == "active":
-            return queryset.filter(revoked__isnull=True)
+            return queryset.filter(revoked_at__isnull=True, expires_at__gt=now)
         if self.value() == "revoked":
-            return queryset.filter(revoked__isnull=False)
+            return queryset.filter(revoked_at__isnull=False)
+        if self.value() == "ended":
+            return queryset.filter(revoked_at__isnull=True, expires_at__lte=now)
         return queryset
 
 
-class RefreshTokenAdmin(dot_admin.RefreshTokenAdmin):
-    list_display = ("pk", "masked_token", "user", "application", "created", "revoked")
-    list_filter = (RevokedFilter, "application")
-    date_hierarchy = "created"
+class GrantAdmin(admin.ModelAdmin):
+    """Grants (one per sign-in and client): revoking one ends its refresh tokens and, at once, every
+    access token that names it. Access and ID tokens themselves are not stored, so not listed."""
 
-    @admin.action(description="Revoke selected refresh tokens (and their access tokens)")
-    def revoke_tokens(self, request, queryset):
-        rows = list(queryset.filter(revoked__isnull=True).select_related("application"))
-        super().revoke_tokens(request, queryset)
-        for token in rows:
-            client_id = token.application.client_id if token.application else None
-            audit("token.revoked", actor=request.user, client_id=client_id, refresh_token_id=token.pk)
+    list_display = ("family", "user", "client", "scope", "offline", "created_at", "expires_at", "revoked_at")
+    list_filter = (GrantStateFilter, "offline", "client")
+    search_fields = ("user__email", "client__client_id", "client__name", "sid")
+    list_select_related = ("user", "client")
+    date_hierarchy = "created_at"
+    fields = (
+        "family",
+        "user",
+        "client",
+        "scope",
+        "resource",
+        "offline",
+        "auth_time",
+        "sid",
+        "acr",
+        "created_at",
+        "expires_at",
+        "revoked_at",
+    )
+    readonly_fields = fields
+    actions = ("revoke_grants",)
+
+    def has_add_permission(self, request):
+        return False  # a grant comes from a sign-in only
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if not request.user.has_perm("oidc.delete_tokenfamily"):
+            actions.pop("revoke_grants", None)
+        return actions
+
+    @admin.action(description="Revoke selected grants (their refresh and access tokens)")
+    def revoke_grants(self, request, queryset):
+        if not request.user.has_perm("oidc.delete_tokenfamily"):
+            raise PermissionDenied
+        rows = list(queryset.filter(revoked_at__isnull=True).select_related("client"))
+        for grant in rows:
+            family_revoke(
+                family=grant.family,
+                event="token.revoked",
+                client_id=grant.client.client_id,
+                actor=request.user,
+            )
+        self.message_user(request, ngettext("Revoked %d grant.", "Revoked %d grants.", len(rows)) % len(rows))
 
 
 class AuthorizationCodeAdmin(dot_admin.GrantAdmin):
@@ -312,7 +347,11 @@ class ConsentAdmin(admin.ModelAdmin):
 
 
 _replace(Client, ClientAdmin)
-_replace(get_access_token_model(), AccessTokenAdmin)
-_replace(get_refresh_token_model(), RefreshTokenAdmin)
 _replace(get_grant_model(), AuthorizationCodeAdmin)
+admin.site.register(TokenFamily, GrantAdmin)
 admin.site.register(Consent, ConsentAdmin)
+# Access and ID tokens are not stored, and refresh tokens are a grant's internals (checksums):
+# the grants above are what an operator sees and revokes.
+for _model in (get_access_token_model(), get_id_token_model(), get_refresh_token_model()):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)

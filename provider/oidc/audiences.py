@@ -41,6 +41,12 @@ def query_resources(uri):
     return parse_qs(urlsplit(uri or "").query).get("resource", [])
 
 
+def is_resource_uri(value):
+    """RFC 8707 2: an absolute URI without a fragment."""
+    parts = urlsplit(value)
+    return bool(parts.scheme and parts.netloc) and "#" not in value
+
+
 def first_disallowed(resources, client):
     """The first requested resource the client may not have tokens for, or None."""
     allowed = set(allowed_audiences(client))

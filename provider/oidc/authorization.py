@@ -372,16 +372,6 @@ class AuthorizationRules:
             client = get_application_model().objects.filter(client_id=client_id).only("client_type").first()
         return client is None or client.client_type == client.CLIENT_PUBLIC
 
-    def get_code_challenge(self, code, request):
-        challenge = super().get_code_challenge(code, request)
-        # RFC 9700 2.1.1 (PKCE downgrade): a code_verifier for a code issued without a
-        # code_challenge means someone stripped the challenge; refuse instead of ignoring it.
-        if challenge is None and request.code_verifier is not None:
-            raise errors.InvalidGrantError(
-                description="code_verifier sent for a code issued without code_challenge.", request=request
-            )
-        return challenge
-
     # --- acr ------------------------------------------------------------------------------------
     @staticmethod
     def authorization_acr(request):

@@ -1,12 +1,12 @@
 """Remembered consent: per user, client and scopes (services and selectors in one small module)."""
 
 from django.db import transaction
-from oauth2_provider.models import get_access_token_model, get_refresh_token_model
 
 from provider.audit import audit
 
 from . import claims as claim_rules
-from .models import Consent
+from .models import Consent, TokenFamily
+from .refresh import family_revoke
 
 
 def consent_covers(*, user, client, scopes):
@@ -72,19 +72,18 @@ def consent_record(*, user, client, scopes):
 
 @transaction.atomic
 def consent_revoke(*, user, client):
-    """Forget the user's consent for a client and revoke that client's refresh tokens for the user.
+    """Forget the user's consent for a client and end every grant that client holds for the user.
 
-    Its access tokens are revoked too (introspection and userinfo stop accepting them at once;
-    resource servers that verify the JWT offline accept it until it expires, minutes later).
+    Its access tokens end with the grants: introspection and userinfo refuse them at once (resource
+    servers that verify the JWT offline accept it until it expires, minutes later).
     """
     deleted, _ = Consent.objects.filter(user=user, client=client).delete()
-    revoked = 0
-    for token in get_refresh_token_model().objects.filter(
-        user=user, application=client, revoked__isnull=True
-    ):
-        token.revoke()  # also revokes the access token issued with it
-        revoked += 1
-    for token in get_access_token_model().objects.filter(user=user, application=client):
-        token.revoke()
-    audit("consent.revoked", actor=user.pk, client_id=client.client_id, refresh_tokens_revoked=revoked)
+    families = list(
+        TokenFamily.objects.filter(user=user, client=client, revoked_at__isnull=True).values_list(
+            "family", flat=True
+        )
+    )
+    for family in families:
+        family_revoke(family=family, event=None)
+    audit("consent.revoked", actor=user.pk, client_id=client.client_id, grants_revoked=len(families))
     return bool(deleted)

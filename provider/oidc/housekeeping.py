@@ -7,6 +7,7 @@ refresh token of a family that is still alive (reuse detection needs them).
 """
 
 import logging
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -15,7 +16,7 @@ from django.utils import timezone
 from oauth2_provider.models import get_access_token_model, get_id_token_model, get_refresh_token_model
 
 from . import lifetimes
-from .models import AuthorizationCode, Client, TokenFamily
+from .models import AuthorizationCode, Client, RevokedAccessToken, TokenFamily
 
 log = logging.getLogger("signet.housekeeping")
 
@@ -39,18 +40,31 @@ def _delete_in_batches(queryset, *, batch_size, on_batch=None, name=""):
 
 
 def _idle_expired_refresh_tokens(now):
-    """Live refresh tokens past their client's idle lifetime (lifetimes.refresh_token_idle_lifetime)."""
+    """Live refresh tokens past their client's idle lifetime (refresh.refresh_token_expired): issued
+    more than the access-token lifetime plus the idle lifetime ago, each client with its own."""
     refresh_tokens = get_refresh_token_model().objects.filter(revoked__isnull=True)
     overrides = set(
-        Client.objects.filter(refresh_token_lifetime__isnull=False).values_list(
-            "refresh_token_lifetime", flat=True
-        )
+        Client.objects.exclude(refresh_token_lifetime__isnull=True, access_token_lifetime__isnull=True)
+        .values_list("access_token_lifetime", "refresh_token_lifetime")
+        .distinct()
     )
-    default = lifetimes.refresh_token_idle_lifetime(None)
-    query = Q(application__refresh_token_lifetime__isnull=True, access_token__expires__lte=now - default)
-    for seconds in overrides:
-        idle = lifetimes.refresh_token_idle_lifetime(Client(refresh_token_lifetime=seconds))
-        query |= Q(application__refresh_token_lifetime=seconds, access_token__expires__lte=now - idle)
+
+    def issued_before(client):
+        window = timedelta(seconds=lifetimes.access_token_lifetime(client))
+        return now - window - lifetimes.refresh_token_idle_lifetime(client)
+
+    query = Q(
+        application__refresh_token_lifetime__isnull=True,
+        application__access_token_lifetime__isnull=True,
+        created__lte=issued_before(None),
+    )
+    for access, idle in overrides:
+        client = Client(access_token_lifetime=access, refresh_token_lifetime=idle)
+        query |= Q(
+            application__access_token_lifetime=access,
+            application__refresh_token_lifetime=idle,
+            created__lte=issued_before(client),
+        )
     return refresh_tokens.filter(query)
 
 
@@ -66,17 +80,14 @@ def tokens_purge(*, now=None, batch_size=None, on_batch=None):
         # Families past their absolute deadline: every member, live or revoked.
         ("refresh_tokens_of_ended_families", refresh_tokens.filter(token_family__in=dead_families)),
         ("idle_refresh_tokens", _idle_expired_refresh_tokens(now)),
-        # Live but without an access token: revoked out of band, unusable (DOT rejects them).
-        ("orphaned_refresh_tokens", refresh_tokens.filter(revoked__isnull=True, access_token__isnull=True)),
         # Revoked longer ago than any family may live: reuse detection no longer needs them.
         ("revoked_refresh_tokens", refresh_tokens.filter(revoked__lte=longest)),
-        # Expired and not the current pair of a live refresh token (its idle window runs from it).
-        (
-            "access_tokens",
-            get_access_token_model().objects.filter(expires__lte=now, refresh_token__isnull=True),
-        ),
-        ("id_tokens", get_id_token_model().objects.filter(expires__lte=now, access_token__isnull=True)),
         ("token_families", TokenFamily.objects.filter(expires_at__lte=now)),
+        # An access token revoked at /revoke stays denied only until it would have expired anyway.
+        ("revoked_access_tokens", RevokedAccessToken.objects.filter(expires_at__lte=now)),
+        # Rows of access and ID tokens from before they were self-contained: nothing reads them.
+        ("stored_access_tokens", get_access_token_model().objects.all()),
+        ("stored_id_tokens", get_id_token_model().objects.all()),
     ]
     report = {}
     for name, queryset in steps:

@@ -15,15 +15,6 @@ def access_token_lifetime(client):
     return getattr(client, "access_token_lifetime", None) or settings.SIGNET_ACCESS_TOKEN_LIFETIME
 
 
-def access_token_expires_in(request):
-    """oauthlib's `token_expires_in` (DOT's ACCESS_TOKEN_EXPIRE_SECONDS may be a callable).
-
-    oauthlib puts this in the response's expires_in and on request.expires_in before it calls the
-    JWT generator, and DOT stores the same figure as the token row's expiry: all three agree.
-    """
-    return access_token_lifetime(getattr(request, "client", None))
-
-
 def id_token_lifetime(client):
     return getattr(client, "id_token_lifetime", None) or settings.SIGNET_ID_TOKEN_LIFETIME
 

@@ -136,12 +136,13 @@ class Consent(models.Model):
 
 
 class TokenFamily(models.Model):
-    """One sign-in's refresh-token family (DOT's RefreshToken.token_family): what outlives rotation.
+    """A grant: what one sign-in (a code or password exchange) gave one client, and its refresh tokens.
 
-    ID tokens issued on refresh keep the original auth_time, sid and acr (OIDC Core 12.2) and the
-    claims the sign-in's claims request asked for in them; the family
-    has an absolute deadline whatever its idle lifetime; and the authorization code it was
-    exchanged for is remembered (as a checksum) so a replayed code revokes it (RFC 6749 4.1.2).
+    Access tokens are not stored: each names its grant (`grant_id`), and is active only while the grant
+    is. Refresh tokens (DOT's RefreshToken rows, linked by `token_family`) rotate within it. It keeps
+    what every later token needs: the granted scopes and resources, the sign-in's auth_time, sid and
+    acr (OIDC Core 12.2), the claims the sign-in's claims request asked for, an absolute deadline,
+    and the code it was exchanged for (a checksum), so a replayed code revokes it (RFC 6749 4.1.2).
     """
 
     family = models.UUIDField(unique=True, editable=False)
@@ -150,6 +151,10 @@ class TokenFamily(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="token_families"
     )
     code_checksum = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
+    scope = models.TextField(blank=True, default="", help_text="The granted scopes, space-separated.")
+    resource = models.JSONField(
+        default=list, blank=True, help_text="The granted resources (RFC 8707), each a token audience."
+    )
     auth_time = models.PositiveBigIntegerField(null=True, blank=True)
     sid = models.CharField(max_length=64, blank=True, default="")
     acr = models.CharField(
@@ -158,32 +163,34 @@ class TokenFamily(models.Model):
     id_token_claims = models.JSONField(
         null=True, blank=True, help_text="The id_token part of the sign-in's claims request (OIDC Core 5.5)."
     )
+    userinfo_claims = models.JSONField(
+        null=True, blank=True, help_text="The userinfo part of the sign-in's claims request (OIDC Core 5.5)."
+    )
     offline = models.BooleanField(default=False, help_text="Granted offline_access.")
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField(db_index=True, help_text="Absolute end of every token in the family.")
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        verbose_name_plural = "token families"
+        verbose_name = "grant"
 
     def __str__(self):
-        return f"token family {self.family}"
+        return f"grant {self.family}"
+
+    @property
+    def scope_list(self):
+        return self.scope.split()
 
 
-class UserinfoClaimsRequest(models.Model):
-    """The `userinfo` part of an OIDC Core 5.5 claims request, kept with the access token it came with.
+class RevokedAccessToken(models.Model):
+    """An access token revoked at /revoke (RFC 7009), by its jti, until the token itself expires.
 
-    DOT's access token does not record the claims request; userinfo needs it long after the code
-    (which did) is gone. A refresh copies it to the new access token.
+    Only explicit revocations land here: anything that ends a whole grant ends its access tokens
+    through the grant, and a purge deletes the rows of tokens that have expired anyway.
     """
 
-    access_token = models.OneToOneField(
-        # Named so the access token's loaders can join it (select_related) instead of a second read.
-        "oauth2_provider.AccessToken",
-        on_delete=models.CASCADE,
-        related_name="userinfo_claims_request",
-    )
-    claims = models.JSONField()
+    jti = models.CharField(max_length=64, primary_key=True)
+    expires_at = models.DateTimeField(db_index=True)
 
     def __str__(self):
-        return f"claims request for access token {self.access_token_id}"
+        return f"revoked access token {self.jti}"

@@ -9,6 +9,9 @@ endpoint's own error shape, before either reads it.
 import re
 from urllib.parse import unquote_to_bytes
 
+from django.core.exceptions import SuspiciousOperation
+from django.http.multipartparser import MultiPartParserError
+
 # RFC 3986 2.1: '%' is always followed by two hex digits.
 _BAD_ESCAPE = re.compile(rb"%(?![0-9A-Fa-f]{2})")
 
@@ -52,3 +55,29 @@ def request_encoding_problem(request):
 
 def _is_form(request):
     return request.content_type == "application/x-www-form-urlencoded"
+
+
+# RFC 8707 2: the one parameter a client may repeat.
+REPEATABLE = frozenset({"resource"})
+
+
+def form_problem(request):
+    """Why a machine endpoint must not act on this POST body, or None.
+
+    RFC 6749 3.2 and RFC 7009/7662: parameters come form-urlencoded, and decode exactly (see
+    encoding_problem); RFC 6749 3.1: none may repeat. Django's own parsers would answer an HTML
+    400 or keep the last value.
+    """
+    try:
+        if request.body and not _is_form(request):
+            return "The body must be application/x-www-form-urlencoded."
+        problem = request_encoding_problem(request)
+        if problem is not None:
+            return problem
+        fields = request.POST.lists()
+    except (MultiPartParserError, SuspiciousOperation, ValueError):
+        return "The body could not be read."
+    repeated = sorted(name for name, values in fields if len(values) > 1 and name not in REPEATABLE)
+    if repeated:
+        return f"Repeated parameter: {repeated[0]}."
+    return None

@@ -1,11 +1,14 @@
-"""Refresh-token families: start, expiry rules and revocation (RFC 6749 6, RFC 9700 4.14).
+"""Grants and their refresh tokens: start, rotation, expiry rules and revocation (RFC 6749 6, RFC 9700 4.14).
 
-DOT rotates refresh tokens and links each generation to its predecessor by `token_family`;
-TokenFamily holds what the family needs beyond that: the sign-in's auth_time, sid and acr, an absolute
-deadline, and the code it was exchanged for.
+A grant (TokenFamily) is what one sign-in gave one client. Its refresh tokens are DOT's RefreshToken
+rows, stored as checksums only and linked by `token_family`; each refresh marks the presented one used
+and adds its successor. Access tokens are not stored: they name the grant and end with it.
 """
 
 import hashlib
+import secrets
+import uuid
+from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -18,51 +21,68 @@ from .models import TokenFamily
 
 
 def checksum(value):
-    """The SHA-256 hex digest DOT stores instead of a token (and Signet instead of a used code)."""
+    """The SHA-256 hex digest stored instead of a refresh token (and instead of a used code)."""
     return hashlib.sha256(value.encode("utf-8")).hexdigest()
 
 
 def family_start(
     *,
-    refresh_token,
     client,
     user,
     scopes,
+    resources=(),
     auth_time=None,
     sid="",
     acr="",
     id_token_claims=None,
+    userinfo_claims=None,
     code=None,
     now=None,
 ):
-    """Record a new family for the first refresh token of a sign-in (code or password exchange)."""
+    """Record a new grant for a code or password exchange."""
     now = now or timezone.now()
-    offline = lifetimes.OFFLINE_ACCESS in (scopes or ())
     return TokenFamily.objects.create(
-        family=refresh_token.token_family,
+        family=uuid.uuid4(),
         client=client,
         user=user,
         code_checksum=checksum(code) if code else None,
+        scope=" ".join(scopes),
+        resource=list(resources),
         auth_time=auth_time,
         sid=sid or "",
         acr=acr or "",
         id_token_claims=id_token_claims,
-        offline=offline,
+        userinfo_claims=userinfo_claims,
+        offline=lifetimes.OFFLINE_ACCESS in scopes,
         expires_at=now + lifetimes.refresh_family_lifetime(scopes),
     )
+
+
+def refresh_token_issue(*, grant, resources):
+    """(value, row) of a new refresh token of `grant`: the row holds its checksum only."""
+    value = secrets.token_urlsafe(32)
+    row = get_refresh_token_model().objects.create(
+        user_id=grant.user_id,
+        application_id=grant.client_id,
+        token="",  # RFC 9700 token storage: the checksum alone finds it
+        token_checksum=checksum(value),
+        token_family=grant.family,
+        resource=list(resources),
+    )
+    return value, row
 
 
 def refresh_token_expired(*, refresh_token, client, family, now=None):
     """True once a live refresh token may no longer be used.
 
-    Idle: its latest access token expired more than the client's idle lifetime ago (DOT slides
-    the same window, but only with one global lifetime). Absolute: its family's deadline passed.
+    Idle: the client's idle lifetime has passed since the access token issued with it expired.
+    Absolute: its grant's deadline passed.
     """
     now = now or timezone.now()
-    access_token = refresh_token.access_token
-    if access_token is None:
-        return True  # an orphan: its access token was revoked out of band
-    if access_token.expires + lifetimes.refresh_token_idle_lifetime(client) <= now:
+    issued_access_token_expired = refresh_token.created + timedelta(
+        seconds=lifetimes.access_token_lifetime(client)
+    )
+    if issued_access_token_expired + lifetimes.refresh_token_idle_lifetime(client) <= now:
         return True
     return family is not None and family_deadline(family=family, client=client) <= now
 
@@ -77,15 +97,14 @@ def family_deadline(*, family, client):
 
 @transaction.atomic
 def family_revoke(*, family, event, client_id=None, actor=None, now=None):
-    """Revoke every refresh token of a family, delete every access token issued from it, audit `event`.
+    """End a grant: its refresh tokens, and with the grant every access token that names it; audit `event`.
 
-    `event=None` leaves the audit to a caller that ends many families at once and records them as one.
+    `event=None` leaves the audit to a caller that ends many grants at once and records them as one.
     """
     if family is None:
         return
-    get_refresh_token_model().revoke_family(family)  # DOT: set-based, refresh then access tokens
-    TokenFamily.objects.filter(family=family, revoked_at__isnull=True).update(
-        revoked_at=now or timezone.now()
-    )
+    now = now or timezone.now()
+    get_refresh_token_model().objects.filter(token_family=family, revoked__isnull=True).update(revoked=now)
+    TokenFamily.objects.filter(family=family, revoked_at__isnull=True).update(revoked_at=now)
     if event is not None:
         audit(event, actor=actor, client_id=client_id, token_family=str(family))

@@ -4,7 +4,11 @@ from django.urls import path
 
 from keys.views import jwks
 
-from . import endpoints, logout, views
+from . import logout, views
+from .endpoints.introspect import introspect
+from .endpoints.revoke import revoke
+from .endpoints.token import token
+from .endpoints.userinfo import userinfo
 
 app_name = "oauth2_provider"
 
@@ -12,11 +16,11 @@ urlpatterns = [
     path(".well-known/openid-configuration", views.discovery, name="oidc-connect-discovery-info"),
     path(".well-known/oauth-authorization-server", views.discovery, name="oauth-server-metadata"),
     path("authorize", views.AuthorizeView.as_view(), name="authorize"),
-    path("token", endpoints.TokenView.as_view(), name="token"),
-    path("userinfo", views.UserInfoView.as_view(), name="user-info"),
+    path("token", token, name="token"),
+    path("userinfo", userinfo, name="user-info"),
     path("jwks", jwks, name="jwks-info"),
-    path("revoke", endpoints.RevokeView.as_view(), name="revoke-token"),
-    path("introspect", endpoints.IntrospectView.as_view(), name="introspect"),
+    path("revoke", revoke, name="revoke-token"),
+    path("introspect", introspect, name="introspect"),
     path("logout", logout.LogoutView.as_view(), name="rp-initiated-logout"),
     # Under accounts/ with the user's other pages; listed before the accounts app's own URLs.
     path("accounts/consents/", views.ConsentListView.as_view(), name="consents"),

@@ -10,8 +10,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import SuspiciousOperation
 from django.core.signals import setting_changed
 from django.dispatch import receiver
-from django.http import HttpResponse, HttpResponseNotModified, HttpResponseRedirect, JsonResponse
-from django.http.multipartparser import MultiPartParserError
+from django.http import HttpResponse, HttpResponseNotModified, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, resolve_url
 from django.urls import reverse
 from django.utils.decorators import method_decorator
@@ -41,7 +40,6 @@ from .authorization import (
 )
 from .consent import consent_covers, consent_record, consent_revoke, consents_of
 from .params import request_encoding_problem
-from .validators import SignetValidator
 
 # The consent form carries this field; any other POST to /authorize is an authorization request.
 CONSENT_FORM_FIELD = "signet_consent"
@@ -207,6 +205,16 @@ class AuthorizeView(dot_views.AuthorizationView):
             return self.error_response(error, application=None)
         return self._log_in_then_continue(credentials)
 
+    def validate_authorization_request(self, request):
+        """Validated once per request: get() asks first (for prompt and max_age), and DOT's get()
+        asks again before it renders the consent page or answers from remembered consent."""
+        validated = getattr(self, "signet_validated", None)
+        if validated is not None and validated[0] is request:
+            return validated[1]
+        result = super().validate_authorization_request(request)
+        self.signet_validated = (request, result)
+        return result
+
     def get(self, request, *args, **kwargs):
         try:
             _scopes, credentials = self.validate_authorization_request(request)
@@ -358,71 +366,6 @@ class AuthorizeView(dot_views.AuthorizationView):
             fragment=oauthlib_error.response_mode == "fragment",
         )
         return self.redirect(uri, application)
-
-
-def _bearer_challenge(status, error=None, description=None):
-    """RFC 6750 3: a Bearer challenge; no error code when the request carried no token at all."""
-    params = []
-    if error:
-        params.append(f'error="{error}"')
-    if description:
-        params.append(f'error_description="{description}"')
-    body = {"error": error, **({"error_description": description} if description else {})} if error else {}
-    response = JsonResponse(body, status=status)
-    response["WWW-Authenticate"] = "Bearer" + (" " + ", ".join(params) if params else "")
-    return response
-
-
-class UserinfoValidator(SignetValidator):
-    def validate_bearer_token(self, token, scopes, request):
-        # oauthlib asks for "openid" here, and a valid token without it would come back as
-        # invalid_token (401). Validate the token alone; the userinfo endpoint's own check then
-        # answers 403 insufficient_scope, as RFC 6750 3.1 and OIDC Core 5.3.3 want.
-        return super().validate_bearer_token(token, [], request)
-
-
-@method_decorator(never_cache, name="dispatch")
-class UserInfoView(dot_views.UserInfoView):
-    """OIDC Core 5.3: GET or POST, token in the Authorization header or the form body (RFC 6750 2.1, 2.2)."""
-
-    validator_class = UserinfoValidator
-
-    def get(self, request, *args, **kwargs):
-        return self._userinfo(request)
-
-    def post(self, request, *args, **kwargs):
-        return self._userinfo(request)
-
-    def _userinfo(self, request):
-        in_header = request.headers.get("Authorization", "").lower().startswith("bearer ")
-        try:
-            in_body = request.method == "POST" and "access_token" in request.POST
-        except (MultiPartParserError, SuspiciousOperation, ValueError):
-            # Django's own answer would be an HTML 400 without the RFC 6750 challenge.
-            return _bearer_challenge(400, "invalid_request", "The body could not be read.")
-        if "access_token" in request.GET:
-            # RFC 9700 4.3.2: access tokens MUST NOT travel in the query string (they end up in logs).
-            return _bearer_challenge(
-                400, "invalid_request", "Send the access token in a header or form body."
-            )
-        if in_header and in_body:
-            # RFC 6750 2: clients MUST NOT use more than one method to send the token.
-            return _bearer_challenge(400, "invalid_request", "Send the access token one way only.")
-        if not in_header and not in_body:
-            return _bearer_challenge(401)
-        _uri, headers, body, status = self.create_userinfo_response(request)
-        if status == 200:
-            response = HttpResponse(
-                body, status=200, content_type=headers.get("Content-Type", "application/json")
-            )
-            response["Access-Control-Allow-Origin"] = "*"
-            problem = request_encoding_problem(request)
-            if problem is not None:
-                return _bearer_challenge(400, "invalid_request", problem)
-            return response
-        error = _json_or_none(body) or {}
-        # RFC 6750 3.1: 401 invalid_token, 403 insufficient_scope, both with the challenge.
-        return _bearer_challenge(status, error.get("error", "invalid_token"), error.get("error_description"))
 
 
 def _json_or_none(value):

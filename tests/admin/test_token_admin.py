@@ -1,38 +1,58 @@
-"""Operators revoke access tokens, refresh tokens, authorization codes and consents from the admin."""
+"""Operators revoke grants, authorization codes and consents from the admin."""
 
 import secrets
+import time
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
+from django.contrib import admin
 from django.urls import reverse
 from django.utils import timezone
-from oauth2_provider.models import get_access_token_model, get_grant_model, get_refresh_token_model
+from oauth2_provider.models import (
+    get_access_token_model,
+    get_grant_model,
+    get_id_token_model,
+    get_refresh_token_model,
+)
 
+from keys import jwt, services
 from provider.audit.models import AuditEvent
-from provider.oidc.models import Consent
+from provider.oidc import refresh
+from provider.oidc.access_tokens import active_access_token
+from provider.oidc.models import Consent, TokenFamily
 
 pytestmark = pytest.mark.django_db
 
-AccessToken = get_access_token_model()
 RefreshToken = get_refresh_token_model()
 Grant = get_grant_model()
 
 
 @pytest.fixture
-def tokens(user, rp_client):
+def grant(user, rp_client):
+    """A grant as a code exchange leaves it: the family, its refresh token, an access token naming both."""
     client, _ = rp_client
-    raw_access, raw_refresh = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-    access = AccessToken.objects.create(
-        user=user,
-        application=client,
-        token=raw_access,
-        expires=timezone.now() + timedelta(minutes=10),
-        scope="openid email",
+    services.key_ensure_active()
+    family = refresh.family_start(client=client, user=user, scopes=["openid", "email"])
+    raw_refresh, row = refresh.refresh_token_issue(grant=family, resources=[])
+    now = int(time.time())
+    access_token = jwt.sign(
+        {
+            "iss": settings.OIDC_ISSUER,
+            "sub": str(user.pk),
+            "client_id": client.client_id,
+            "aud": client.client_id,
+            "iat": now,
+            "exp": now + 600,
+            "jti": secrets.token_hex(16),
+            "scope": "openid email",
+            "grant_id": str(family.family),
+            "refresh_id": row.pk,
+        },
+        typ="at+jwt",
     )
-    refresh = RefreshToken.objects.create(
-        user=user, application=client, token=raw_refresh, access_token=access
-    )
-    return access, refresh, raw_access, raw_refresh
+    assert active_access_token(access_token) is not None
+    return family, row, raw_refresh, access_token
 
 
 def _url(model, view, *args):
@@ -43,29 +63,26 @@ def _action(admin_http, model, action, pks):
     return admin_http.post(_url(model, "changelist"), {"action": action, "_selected_action": pks})
 
 
-def test_revoke_refresh_token_revokes_it_and_its_access_token(admin_http, tokens, operator):
-    access, refresh, raw_access, raw_refresh = tokens
-    page = admin_http.get(_url(RefreshToken, "changelist")).content.decode()
-    assert raw_refresh not in page and raw_access not in page  # listed, never shown
-    assert _action(admin_http, RefreshToken, "revoke_tokens", [refresh.pk]).status_code == 302
-    refresh.refresh_from_db()
-    assert refresh.revoked is not None
-    assert not AccessToken.objects.filter(pk=access.pk).exists()
+def test_revoking_a_grant_ends_its_refresh_and_access_tokens(admin_http, grant, operator, rp_client):
+    family, row, raw_refresh, access_token = grant
+    client, _ = rp_client
+    page = admin_http.get(_url(TokenFamily, "changelist"), {"q": "alice@example.com"}).content.decode()
+    assert f"/{family.pk}/change/" in page  # searchable by user
+    assert raw_refresh not in page and access_token not in page  # never shown
+    assert _action(admin_http, TokenFamily, "revoke_grants", [family.pk]).status_code == 302
+    family.refresh_from_db()
+    row.refresh_from_db()
+    assert family.revoked_at is not None and row.revoked is not None
+    assert active_access_token(access_token) is None  # at once, at introspection and userinfo
     event = AuditEvent.objects.get(event="token.revoked")
-    assert event.data == {"refresh_token_id": refresh.pk} and event.actor == str(operator.pk)
-    active = admin_http.get(_url(RefreshToken, "changelist"), {"state": "active"})
-    assert f"/{refresh.pk}/change/" not in active.content.decode()
+    assert event.actor == str(operator.pk) and event.client_id == client.client_id
+    active = admin_http.get(_url(TokenFamily, "changelist"), {"state": "active"})
+    assert f"/{family.pk}/change/" not in active.content.decode()
 
 
-def test_revoke_access_token_revokes_its_refresh_token(admin_http, tokens):
-    access, refresh, _, _ = tokens
-    page = admin_http.get(_url(AccessToken, "changelist"), {"q": "alice@example.com"})
-    assert f"/{access.pk}/change/" in page.content.decode()  # searchable by user
-    assert _action(admin_http, AccessToken, "revoke_tokens", [access.pk]).status_code == 302
-    assert not AccessToken.objects.filter(pk=access.pk).exists()
-    refresh.refresh_from_db()
-    assert refresh.revoked is not None
-    assert AuditEvent.objects.filter(event="token.revoked", data__access_token_id=access.pk).exists()
+def test_access_id_and_refresh_token_rows_are_not_in_the_admin(admin_http):
+    for model in (get_access_token_model(), get_id_token_model(), RefreshToken):
+        assert not admin.site.is_registered(model), model
 
 
 def test_revoke_authorization_code(admin_http, user, rp_client):
@@ -87,19 +104,19 @@ def test_revoke_authorization_code(admin_http, user, rp_client):
     assert AuditEvent.objects.filter(event="authorization_code.revoked", client_id=client.client_id).exists()
 
 
-def test_revoke_consent_forgets_it_and_revokes_the_clients_tokens(admin_http, tokens, user, rp_client):
+def test_revoke_consent_forgets_it_and_revokes_the_clients_tokens(admin_http, grant, user, rp_client):
     client, _ = rp_client
-    _, refresh, _, _ = tokens
+    family, row, _, access_token = grant
     consent = Consent.objects.create(user=user, client=client, scopes="openid email")
     page = admin_http.get(_url(Consent, "changelist"), {"q": "alice@"}).content.decode()
     assert f"/{consent.pk}/change/" in page
     assert _action(admin_http, Consent, "revoke_consents", [consent.pk]).status_code == 302
     assert not Consent.objects.filter(pk=consent.pk).exists()
-    refresh.refresh_from_db()
-    assert refresh.revoked is not None
+    row.refresh_from_db()
+    assert row.revoked is not None and active_access_token(access_token) is None
     assert AuditEvent.objects.filter(event="consent.revoked", client_id=client.client_id).exists()
 
 
 def test_tokens_and_consents_cannot_be_hand_made_or_edited(admin_http):
-    for model in (AccessToken, RefreshToken, Grant, Consent):
+    for model in (TokenFamily, Grant, Consent):
         assert admin_http.get(_url(model, "add")).status_code == 403, model

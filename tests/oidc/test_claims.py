@@ -178,14 +178,14 @@ def test_claims_asked_for_beyond_the_allowed_scopes_stay_unreleased_when_the_ope
     narrow_flow, user
 ):
     """Issue 14, finding 3: the consent page never showed `email`, so no later change releases it."""
-    from provider.oidc.models import TokenFamily, UserinfoClaimsRequest
+    from provider.oidc.models import TokenFamily
 
     wanted = claims_param({"userinfo": {"email": None}, "id_token": {"email": None}})
     tokens = narrow_flow.tokens(claims=wanted)
     assert narrow_flow.userinfo(tokens["access_token"]).json() == {"sub": str(user.pk)}
     # The grant did not keep what the user never saw.
-    assert not UserinfoClaimsRequest.objects.filter(claims__userinfo__has_key="email").exists()
-    assert not TokenFamily.objects.get().id_token_claims
+    grant = TokenFamily.objects.get()
+    assert not grant.userinfo_claims and not grant.id_token_claims
 
     _allow_scopes(narrow_flow.client, "openid email")
 
@@ -230,16 +230,14 @@ def test_a_scope_the_operator_removes_is_no_longer_released_or_refreshed(flow, u
 def test_a_grant_stored_with_such_claims_before_the_fix_does_not_release_them_either(narrow_flow, user):
     """Issue 14, finding 3: grants made before the fix kept the whole claims request; userinfo and
     refresh go by the consent on record, which never included `email`."""
-    from oauth2_provider.models import get_access_token_model
-
-    from provider.oidc.models import TokenFamily, UserinfoClaimsRequest
+    from provider.oidc.models import TokenFamily
 
     tokens = narrow_flow.tokens()
     # What the claims parameter left with the grant before the fix.
-    UserinfoClaimsRequest.objects.create(
-        access_token=get_access_token_model().objects.get(), claims={"userinfo": {"email": None}}
+    updated = TokenFamily.objects.update(
+        userinfo_claims={"userinfo": {"email": None}}, id_token_claims={"id_token": {"email": None}}
     )
-    assert TokenFamily.objects.update(id_token_claims={"id_token": {"email": None}}) == 1
+    assert updated == 1
     _allow_scopes(narrow_flow.client, "openid email")
 
     assert narrow_flow.userinfo(tokens["access_token"]).json() == {"sub": str(user.pk)}

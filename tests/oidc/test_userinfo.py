@@ -80,11 +80,12 @@ def test_an_invalid_token_is_invalid_token(flow, token):
     assert_challenge(response, 401, "invalid_token")
 
 
-def test_an_expired_token_is_invalid_token(flow, tokens):
-    from django.utils import timezone
-    from oauth2_provider.models import get_access_token_model
+def test_an_expired_token_is_invalid_token(flow, tokens, monkeypatch):
+    from datetime import UTC, datetime
 
-    get_access_token_model().objects.update(expires=timezone.now() - timedelta(seconds=1))
+    # The token decides its own expiry (exp): the provider's clock moves past it.
+    later = datetime.now(UTC) + timedelta(seconds=601)
+    monkeypatch.setattr("provider.oidc.access_tokens.current_time", lambda: later)
     assert_challenge(flow.userinfo(tokens["access_token"]), 401, "invalid_token")
 
 

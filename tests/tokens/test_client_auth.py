@@ -5,7 +5,7 @@ import base64
 import pytest
 import requests
 
-from provider.oidc import client_auth
+from provider.oidc import client_authentication as client_auth
 from tests.conftest import REDIRECT_URI
 from tests.support.values import altered
 from tests.tokens.conftest import exchange, mint_code, token

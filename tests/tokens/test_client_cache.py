@@ -96,20 +96,3 @@ def test_a_disabled_client_is_refused_at_once_by_the_token_endpoint(issuer, make
     refused = requests.post(token, data=data, auth=(client.client_id, secret), timeout=30)
     assert refused.status_code == 401
     assert refused.json()["error"] == "invalid_client"
-
-
-def test_a_bearer_tokens_client_comes_from_the_cache_and_a_vanished_one_voids_it(client, user, monkeypatch):
-    from datetime import timedelta
-
-    from django.utils import timezone
-    from oauth2_provider.models import get_access_token_model
-
-    from provider.oidc.validators import SignetValidator
-
-    get_access_token_model().objects.create(
-        user=user, application=client, token="bearer-value", expires=timezone.now() + timedelta(minutes=5)
-    )
-    loaded = SignetValidator()._load_access_token("bearer-value")
-    assert loaded.application.client_id == client.client_id
-    monkeypatch.setattr(client_cache, "client_by_pk", lambda pk: None)  # deleted meanwhile
-    assert SignetValidator()._load_access_token("bearer-value") is None

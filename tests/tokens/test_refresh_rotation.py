@@ -1,14 +1,13 @@
 """Refresh tokens: rotation, reuse detection, client binding, lifetimes, auth_time and sid on refresh."""
 
 import logging
-import secrets
 import time
 from datetime import timedelta
 
 import pytest
 from django.db.models import F
 from django.utils import timezone
-from oauth2_provider.models import get_access_token_model, get_refresh_token_model
+from oauth2_provider.models import get_refresh_token_model
 
 from provider.audit.models import AuditEvent
 from provider.oidc import refresh as refresh_rules
@@ -52,9 +51,8 @@ def test_reusing_a_rotated_refresh_token_revokes_the_whole_family_and_is_audited
     assert len(events) == 1
     assert AuditEvent.objects.filter(event="token.refresh_reuse", client_id=client.client_id).count() == 1
 
-    # Every token descended from the grant is dead: refresh tokens revoked, access tokens deleted.
+    # Every token descended from the grant is dead: refresh tokens revoked, access tokens inactive.
     assert _live_family_tokens(family.family).count() == 0
-    assert not get_access_token_model().objects.filter(application=client).exists()
     assert refresh(issuer, client, secret, third["refresh_token"]).json()["error"] == "invalid_grant"
     assert introspect(issuer, third["access_token"], (client.client_id, secret)).json() == {"active": False}
     family.refresh_from_db()
@@ -74,10 +72,8 @@ def test_a_refresh_token_works_only_for_its_own_client(issuer, signed_in, make_c
 def test_idle_lifetime_is_per_client(issuer, signed_in, settings):
     client, secret, body = signed_in
     rt = get_refresh_token_model().objects.get(application=client, revoked__isnull=True)
-    # The access token expired 2 days ago: inside the global 30-day idle window...
-    get_access_token_model().objects.filter(pk=rt.access_token_id).update(
-        expires=timezone.now() - timedelta(days=2)
-    )
+    # Issued 2 days ago (its access token long expired): inside the global 30-day idle window...
+    get_refresh_token_model().objects.filter(pk=rt.pk).update(created=timezone.now() - timedelta(days=2))
     client.refresh_token_lifetime = 60 * 60 * 24  # ...but outside this client's one day.
     client.save()
     response = refresh(issuer, client, secret, body["refresh_token"])
@@ -114,23 +110,17 @@ def test_offline_access_decides_the_absolute_lifetime(issuer, rp_client, user, s
 def test_expiry_rules_with_an_injected_clock(rp_client, user):
     client, _secret = rp_client
     now = timezone.now()
-    access = get_access_token_model().objects.create(
-        user=user,
-        application=client,
-        token="",
-        token_checksum=secrets.token_hex(32),
-        expires=now,
-        scope="openid",
-    )
-    rt = get_refresh_token_model()(access_token=access, application=client, user=user)
+    rt = get_refresh_token_model()(application=client, user=user, created=now)
     family = TokenFamily(expires_at=now + timedelta(days=1))
+    # The idle window opens when the access token issued with the refresh token expires.
+    issued_access_expires = now + timedelta(seconds=600)
     idle = timedelta(seconds=client.refresh_token_lifetime or 2592000)
-    assert not refresh_rules.refresh_token_expired(refresh_token=rt, client=client, family=family, now=now)
-    assert refresh_rules.refresh_token_expired(refresh_token=rt, client=client, family=family, now=now + idle)
+    expired = refresh_rules.refresh_token_expired
+    assert not expired(refresh_token=rt, client=client, family=family, now=now)
+    assert not expired(refresh_token=rt, client=None, family=None, now=issued_access_expires + idle / 2)
+    assert expired(refresh_token=rt, client=client, family=None, now=issued_access_expires + idle)
     late = now + timedelta(days=1)
-    assert refresh_rules.refresh_token_expired(refresh_token=rt, client=client, family=family, now=late)
-    rt.access_token = None
-    assert refresh_rules.refresh_token_expired(refresh_token=rt, client=client, family=None, now=now)
+    assert expired(refresh_token=rt, client=client, family=family, now=late)
 
 
 def test_id_token_on_refresh_keeps_the_sign_ins_auth_time_and_sid(issuer, browser, user, rp_client):

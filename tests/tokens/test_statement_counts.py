@@ -1,9 +1,9 @@
-"""The token endpoint touches each row it needs once.
+"""The token endpoint touches each row it needs once, and stores nothing per access token.
 
-SQL statements are most of a token request's CPU (bench/token_cost.py: each costs the worker about
-0.35 ms through the ORM), so these tests pin the statements each grant runs, by kind and table.
-A new read-back of a row Signet already holds fails here; savepoints are left out, since the test's
-transaction handling (BEGIN, COMMIT, savepoints) differs between PostgreSQL and SQLite.
+SQL statements are most of a token request's CPU (bench/token_cost.py), so these tests pin the
+statements each grant runs, by kind and table. Issue 15's budgets count BEGIN and COMMIT too, which
+the capture does not show (their handling differs between PostgreSQL and SQLite): client credentials
+0 statements with the client cached, a code exchange and a refresh at most 6 with BEGIN and COMMIT.
 """
 
 import base64
@@ -14,7 +14,6 @@ import pytest
 from django.db import connection
 from django.test import Client as HttpClient
 from django.test.utils import CaptureQueriesContext
-from oauth2_provider.models import get_access_token_model
 
 from tests.conftest import REDIRECT_URI
 from tests.tokens.conftest import mint_code
@@ -27,11 +26,23 @@ VERB_TABLE = re.compile(
 )
 
 
+PARENTHESIZED = re.compile(r"\([^()]*\)")
+
+
+def _outer(sql):
+    """The statement without its parenthesized parts (subqueries), so FROM names its own table."""
+    while True:
+        stripped = PARENTHESIZED.sub("", sql)
+        if stripped == sql:
+            return sql
+        sql = stripped
+
+
 def _statements(captured):
     """(verb, table) per statement that reads or writes a table, in order."""
     found = []
     for query in captured.captured_queries:
-        match = VERB_TABLE.match(query["sql"].strip())
+        match = VERB_TABLE.match(_outer(query["sql"].strip()))
         if match:
             verb, table = (group for group in match.groups() if group)
             found.append((verb, table))
@@ -63,17 +74,14 @@ def service(db):
     )
 
 
-def test_client_credentials_writes_the_token_and_its_audit_row_and_reads_nothing(service):
+def test_client_credentials_runs_no_statement(service):
     client, secret = service
-    _post(client.client_id, secret, {"grant_type": "client_credentials"})  # warm the key ring
+    _post(client.client_id, secret, {"grant_type": "client_credentials"})  # warm the key ring and cache
     with CaptureQueriesContext(connection) as captured:
         response = _post(client.client_id, secret, {"grant_type": "client_credentials"})
     assert response.status_code == 200, response.content
-    assert _statements(captured) == [
-        # The client: from client_cache since the warm-up request.
-        ("INSERT", "oauth2_provider_accesstoken"),
-        ("INSERT", "audit_auditevent"),
-    ]
+    # The client from client_cache, a self-contained token, issuance as a log line: nothing to store.
+    assert captured.captured_queries == []
 
 
 def _exchange(client, secret, code_and_verifier):
@@ -91,24 +99,24 @@ def _code(client, user):
     return mint_code(client, user, scope="openid profile offline_access")
 
 
-def test_a_code_exchange_reads_the_code_row_once_for_validation(rp_client, user):
+TRANSACTION = 2  # BEGIN and COMMIT around a grant that consumes a code or a refresh token
+
+
+def test_a_code_exchange_reads_the_code_once_and_writes_its_grant(rp_client, user):
     client, secret = rp_client
     _exchange(client, secret, _code(client, user))  # warm
     code = _code(client, user)
     with CaptureQueriesContext(connection) as captured:
         response = _exchange(client, secret, code)
     assert response.status_code == 200, response.content
-    assert _statements(captured) == [
-        # Locked with its user when oauthlib's OpenID dispatcher asks for the code's scopes, before
-        # the client is known; the row then answers every later question.
-        ("SELECT", "oidc_authorizationcode"),
-        ("INSERT", "oauth2_provider_idtoken"),
-        ("INSERT", "oauth2_provider_accesstoken"),
+    statements = _statements(captured)
+    assert statements == [
+        ("SELECT", "oidc_authorizationcode"),  # locked, with its user
+        ("DELETE", "oidc_authorizationcode"),  # single use
+        ("INSERT", "oidc_tokenfamily"),  # the grant
         ("INSERT", "oauth2_provider_refreshtoken"),
-        ("INSERT", "oidc_tokenfamily"),
-        ("DELETE", "oidc_authorizationcode"),
-        ("INSERT", "audit_auditevent"),
     ]
+    assert len(statements) + TRANSACTION <= 6
 
 
 def test_a_refresh_rotates_the_locked_token_without_reading_it_again(rp_client, user):
@@ -119,17 +127,14 @@ def test_a_refresh_rotates_the_locked_token_without_reading_it_again(rp_client, 
             client.client_id, secret, {"grant_type": "refresh_token", "refresh_token": first["refresh_token"]}
         )
     assert response.status_code == 200, response.content
-    assert _statements(captured) == [
-        # Locked, with its access token, that token's claims request (none here) and the user.
-        ("SELECT", "oauth2_provider_refreshtoken"),
-        ("SELECT", "oidc_tokenfamily"),
-        ("INSERT", "oauth2_provider_idtoken"),
-        ("UPDATE", "oauth2_provider_refreshtoken"),  # the old refresh token: used, unlinked
-        ("DELETE", "oauth2_provider_accesstoken"),  # the old access token, without the collector's reads
-        ("INSERT", "oauth2_provider_accesstoken"),
-        ("INSERT", "oauth2_provider_refreshtoken"),
-        ("INSERT", "audit_auditevent"),
+    statements = _statements(captured)
+    assert statements == [
+        ("SELECT", "oauth2_provider_refreshtoken"),  # locked
+        ("SELECT", "oidc_tokenfamily"),  # the grant, with its user
+        ("UPDATE", "oauth2_provider_refreshtoken"),  # the presented token: used
+        ("INSERT", "oauth2_provider_refreshtoken"),  # its successor
     ]
+    assert len(statements) + TRANSACTION <= 6
     second = response.json()
     assert second["refresh_token"] != first["refresh_token"]
     reuse = _post(
@@ -138,21 +143,7 @@ def test_a_refresh_rotates_the_locked_token_without_reading_it_again(rp_client, 
     assert reuse.status_code == 400 and reuse.json()["error"] == "invalid_grant"
 
 
-def test_only_the_refresh_token_and_the_claims_request_point_at_an_access_token():
-    """Refresh rotation deletes the old access token with one DELETE, after unlinking its refresh
-    token and deleting its claims request (token_grants._save_bearer_token). Another table pointing
-    at access tokens would need handling there first."""
-    pointing = sorted(
-        (rel.related_model._meta.label, rel.on_delete.__name__)
-        for rel in get_access_token_model()._meta.related_objects
-    )
-    assert pointing == [
-        ("oauth2_provider.RefreshToken", "SET_NULL"),
-        ("oidc.UserinfoClaimsRequest", "CASCADE"),
-    ]
-
-
-def test_userinfo_reads_the_token_with_its_client_user_and_claims_request_at_once(rp_client, user):
+def test_userinfo_and_introspection_read_the_grant_once(rp_client, user):
     client, secret = rp_client
     access_token = _exchange(client, secret, _code(client, user)).json()["access_token"]
     HttpClient().get("/userinfo", HTTP_AUTHORIZATION=f"Bearer {access_token}")  # warm
@@ -160,4 +151,16 @@ def test_userinfo_reads_the_token_with_its_client_user_and_claims_request_at_onc
         response = HttpClient().get("/userinfo", HTTP_AUTHORIZATION=f"Bearer {access_token}")
     assert response.status_code == 200, response.content
     assert response.json()["sub"] == str(user.pk)
-    assert _statements(captured) == [("SELECT", "oauth2_provider_accesstoken")]
+    # The grant with its user and client, whether the token's refresh token is current and whether
+    # its jti was revoked: one statement.
+    assert _statements(captured) == [("SELECT", "oidc_tokenfamily")]
+    basic = base64.b64encode(f"{client.client_id}:{secret}".encode()).decode()
+    with CaptureQueriesContext(connection) as captured:
+        answer = HttpClient().post(
+            "/introspect",
+            urlencode({"token": access_token}),
+            content_type="application/x-www-form-urlencoded",
+            HTTP_AUTHORIZATION=f"Basic {basic}",
+        )
+    assert answer.json()["active"] is True
+    assert _statements(captured) == [("SELECT", "oidc_tokenfamily")]

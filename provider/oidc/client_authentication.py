@@ -1,4 +1,5 @@
-"""Client authentication (RFC 6749 2.3.1): client_secret_basic and client_secret_post. Imports no DOT.
+"""Client authentication (RFC 6749 2.3): client_secret_basic, client_secret_post, and none for public
+clients. Imports no DOT.
 
 An unknown client id and a wrong secret must be indistinguishable, in the response and in the time it
 takes: both hash the presented secret once and compare it in constant time (against a dummy hash
@@ -15,10 +16,16 @@ from urllib.parse import unquote_plus
 from django.contrib.auth.hashers import check_password, identify_hasher, make_password
 from django.utils.crypto import constant_time_compare
 
+from provider.audit import audit
+
+from . import client_cache
+from .errors import OAuthError
 from .hashers import ALGORITHM
+from .models import Client
 
 BASIC = "client_secret_basic"
 POST = "client_secret_post"
+NONE = "none"
 
 
 class Presented(NamedTuple):
@@ -88,3 +95,52 @@ def stored_secret_matches(presented, stored):
         check_password(presented, _dummy_hash())
         return constant_time_compare(presented, target)
     return check_password(presented, target) and bool(stored)
+
+
+def _failed():
+    return OAuthError("invalid_client", "Client authentication failed.")
+
+
+def client_authenticate(*, presented):
+    """The active confidential client these credentials authenticate, or None (same work either way)."""
+    client = client_cache.client_get(presented.client_id)
+    if client is not None and not client.is_active:
+        client = None
+    confidential = client is not None and client.client_type == Client.CLIENT_CONFIDENTIAL
+    stored = client.client_secret if confidential else None
+    if stored_secret_matches(presented.secret, stored):
+        return client
+    audit("client.authentication_failed", client_id=presented.client_id, method=presented.method)
+    return None
+
+
+def authenticate(*, http, params, public_allowed=True):
+    """(client, method) for the request's client, or OAuthError invalid_client.
+
+    A client that presents a secret (Basic or in the body) must be a confidential client with that
+    secret. A request with only a client_id in the body is a public client's (RFC 6749 2.1, 3.2.1),
+    where the endpoint allows one; a confidential client must always authenticate.
+    """
+    authorization = http.headers.get("Authorization")
+    presented = presented_credentials(
+        authorization=authorization,
+        body_client_id=params.get("client_id"),
+        body_client_secret=params.get("client_secret"),
+    )
+    if presented is not None:
+        client = client_authenticate(presented=presented)
+        if client is None:
+            raise _failed()
+        return client, presented.method
+    client_id = params.get("client_id")
+    if (
+        not public_allowed
+        or authorization
+        or params.get("client_secret")
+        or not plausible_identifier(client_id)
+    ):
+        raise _failed()
+    client = client_cache.client_get(client_id)
+    if client is None or not client.is_active or client.client_type != Client.CLIENT_PUBLIC:
+        raise _failed()
+    return client, NONE

@@ -1,0 +1,1 @@
+"""The machine endpoints Signet owns end to end: token, introspection, revocation, userinfo."""
