@@ -7,6 +7,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from django.conf import settings
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.contrib.auth.views import redirect_to_login
+from django.core import signing
 from django.core.exceptions import SuspiciousOperation
 from django.core.signals import setting_changed
 from django.dispatch import receiver
@@ -45,6 +46,10 @@ from .validators import SignetValidator
 
 # The consent form carries this field; any other POST to /authorize is an authorization request.
 CONSENT_FORM_FIELD = "signet_consent"
+# ... and, signed, the scopes its page showed: approving it approves those, not what the client may
+# have been allowed meanwhile.
+CONSENT_SHOWN_FIELD = "signet_consent_shown"
+CONSENT_SHOWN_SALT = "signet.oidc.consent-shown"
 
 # oauthlib raises these without a description; the relying party's developer deserves one.
 ERROR_DESCRIPTIONS = {
@@ -296,7 +301,9 @@ class AuthorizeView(dot_views.AuthorizationView):
                 for scope, description in settings.SIGNET_SCOPES.items()
                 if scope in wanted and scope != "openid"
             ]
+            context["consent_shown"] = signing.dumps(sorted(wanted), salt=CONSENT_SHOWN_SALT)
         context["consent_form_field"] = CONSENT_FORM_FIELD
+        context["consent_shown_field"] = CONSENT_SHOWN_FIELD
         return context
 
     # --- after the user (or their remembered consent) answered ----------------------------------
@@ -315,8 +322,15 @@ class AuthorizeView(dot_views.AuthorizationView):
             wanted = consent_scopes(
                 form.cleaned_data["scope"].split(), _json_or_none(form.cleaned_data.get("claims")), client
             )
-            consent_record(user=self.request.user, client=client, scopes=wanted)
+            consent_record(user=self.request.user, client=client, scopes=wanted & self._scopes_shown())
         return response
+
+    def _scopes_shown(self):
+        """The scopes the consent page showed: an operator may have allowed the client more since."""
+        try:
+            return set(signing.loads(self.request.POST.get(CONSENT_SHOWN_FIELD, ""), salt=CONSENT_SHOWN_SALT))
+        except (signing.BadSignature, TypeError):
+            return set()
 
     def _unregistered_target(self, form):
         """The error page when the consent form names an unknown client or an unregistered
