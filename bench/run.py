@@ -1063,7 +1063,7 @@ def parse_args(argv):
     parser.add_argument(
         "--profile",
         metavar="SCENARIO",
-        help="instead of benchmarking, profile Signet under scenario 1, 2, 3, 4a, 4c or 5 with py-spy",
+        help="instead of benchmarking, profile Signet under scenario 1, 2, 3, 4a, 4c, 5 or 10 with py-spy",
     )
     parser.add_argument("--profile-seconds", type=float, default=20)
     args = parser.parse_args(argv)

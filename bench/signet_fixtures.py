@@ -404,10 +404,15 @@ def queries(*, scenario, fixtures_path):
         token = tokens()["access_token"]
         return lambda: http.get(reverse("oauth2_provider:user-info"), HTTP_AUTHORIZATION=f"Bearer {token}")
 
+    def introspection():
+        body = {"token": tokens()["access_token"], "token_type_hint": "access_token"}
+        return lambda: post_form(reverse("oauth2_provider:introspect"), body, f["rp"])
+
     def client_credentials():
         return lambda: post_form(token_path, {"grant_type": "client_credentials"}, f["cc"])
 
-    build = {"1": client_credentials, "2": exchange, "3": refresh, "5": userinfo}[scenario]
+    builders = {"1": client_credentials, "2": exchange, "3": refresh, "5": userinfo, "10": introspection}
+    build = builders[scenario]
     build()()  # warm: keys decrypted, caches filled
     send = build()
     with CaptureQueriesContext(connection) as captured:
@@ -436,7 +441,7 @@ def main(argv=None):
     p.add_argument("--rows", type=int, required=True)
     p.add_argument("--grew", default="", help="tables the probe's requests added rows to, comma-separated")
     p = sub.add_parser("queries")
-    p.add_argument("--scenario", required=True, choices=["1", "2", "3", "5"])
+    p.add_argument("--scenario", required=True, choices=["1", "2", "3", "5", "10"])
     p.add_argument("--fixtures", required=True)
     args = parser.parse_args(argv)
 
