@@ -212,6 +212,7 @@ def test_targets_give_each_figure_its_target_and_verdict():
     }
     rows = {(r["scenario"], r["what"]): r for r in target_rows(results)}
     assert rows[("1", "client credentials")]["verdict"] == "met"  # at the line is within it
+    assert rows[("1", "client credentials")]["value"] == 2.0
     assert rows[("3", "refresh with rotation")]["verdict"] == "NOT MET"
     assert rows[("4a", "discovery GET")]["verdict"] == "met"
     assert rows[("4a", "discovery GET")]["figure"].startswith("1.14× (0.40 vs 0.35 ms; peer ratio 4.00×)")
