@@ -4,13 +4,13 @@ from django.urls import path
 
 from keys.views import jwks
 
-from . import endpoints, logout, views
+from . import discovery, endpoints, logout, views
 
 app_name = "oauth2_provider"
 
 urlpatterns = [
-    path(".well-known/openid-configuration", views.discovery, name="oidc-connect-discovery-info"),
-    path(".well-known/oauth-authorization-server", views.discovery, name="oauth-server-metadata"),
+    path(".well-known/openid-configuration", discovery.discovery, name="oidc-connect-discovery-info"),
+    path(".well-known/oauth-authorization-server", discovery.discovery, name="oauth-server-metadata"),
     path("authorize", views.AuthorizeView.as_view(), name="authorize"),
     path("token", endpoints.TokenView.as_view(), name="token"),
     path("userinfo", views.UserInfoView.as_view(), name="user-info"),
