@@ -19,7 +19,7 @@ from oauth2_provider.models import get_access_token_model
 from keys import jwt, selectors, services
 from provider.oidc.validators import SignetValidator
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("ring")]
 
 
 def id_token():
