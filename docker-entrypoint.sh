@@ -1,8 +1,8 @@
 #!/bin/sh
-# Container start command: "provider" (migrate, collect static files, ensure a signing key, serve with
-# gunicorn) or "sample-api". HOST (default 0.0.0.0), PORT, WEB_CONCURRENCY (worker processes) and
-# GUNICORN_THREADS (threads per worker) tune the listener. Threads overlap each request's waits on
-# PostgreSQL and Redis; bench/ measures this configuration.
+# Container start command: "provider" (migrate, collect static files, run the signing-key schedule,
+# serve with gunicorn) or "sample-api". HOST (default 0.0.0.0), PORT, WEB_CONCURRENCY (worker
+# processes) and GUNICORN_THREADS (threads per worker) tune the listener. Threads overlap each
+# request's waits on PostgreSQL and Redis; bench/ measures this configuration.
 # No gunicorn access log: Signet writes one JSON line per request itself, without query strings
 # (they carry codes, state and id_token_hint).
 set -eu
@@ -10,7 +10,9 @@ case "${1:-provider}" in
   provider)
     python manage.py migrate --noinput
     python manage.py collectstatic --noinput >/dev/null
-    python manage.py keys ensure
+    # Requests never create or rotate keys: this makes the first ones, or does a rotation that fell due
+    # while the provider was down, under the ring's lock (containers starting together rotate once).
+    python manage.py keys rotate --if-due
     exec gunicorn provider.wsgi --bind "${HOST:-0.0.0.0}:${PORT:-8000}" --workers "${WEB_CONCURRENCY:-2}" \
       --threads "${GUNICORN_THREADS:-4}" --keep-alive 30
     ;;

@@ -39,7 +39,8 @@ def password_reset_throttle(*, request, email):
     An address already over its limit is not counted against the email it names.
     """
     limits = (
-        ("address", settings.SIGNET_RATELIMIT_PASSWORD_RESET, context.client_ip(request) or "unknown"),
+        # An IPv6 client by its prefix, as for sign-in lockouts and /token (context.limit_key).
+        ("address", settings.SIGNET_RATELIMIT_PASSWORD_RESET, context.limit_key(request) or "unknown"),
         # Django matches the email case-insensitively (PasswordResetForm.get_users): so does the count.
         ("email", settings.SIGNET_RATELIMIT_PASSWORD_RESET_EMAIL, email.strip().casefold()),
     )

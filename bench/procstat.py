@@ -106,6 +106,37 @@ def memory_kb(pid):
     return values
 
 
+def parse_smaps_rollup(text):
+    """The kB counters of /proc/PID/smaps_rollup by lower-case name ('pss', 'rss', 'swap_pss', ...)."""
+    values = {}
+    for line in text.splitlines():
+        name, sep, rest = line.partition(":")
+        parts = rest.split()
+        # The first line names the address range, not a counter.
+        if sep and len(parts) == 2 and parts[1] == "kB" and parts[0].isdigit():
+            values[name.strip().lower()] = int(parts[0])
+    return values
+
+
+def smaps_kb(pid):
+    """parse_smaps_rollup of one process, or {} if it is gone or its memory map is not readable."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            return parse_smaps_rollup(f.read())
+    except OSError:
+        return {}
+
+
+def pss_total_kb(pids):
+    """Summed proportional set size of `pids`: pages shared between them are counted once in all,
+    so the sum is what the group costs the machine. None if any process could not be read."""
+    readings = [smaps_kb(pid) for pid in pids]
+    if not readings or any("pss" not in r for r in readings):
+        return None
+    # Swapped-out pages are still the group's memory.
+    return sum(r["pss"] + r.get("swappss", 0) for r in readings)
+
+
 def _first_line(cmd):
     try:
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=10)

@@ -1,4 +1,4 @@
-"""`./dev bench --profile 1|2|3|4a|4c|5`: where Signet's CPU goes on one endpoint, in ms CPU per request.
+"""`./dev bench --profile 1|2|3|4a|4c|5|10`: where Signet's CPU goes on one endpoint, in ms CPU per request.
 
 Starts Signet alone (one gunicorn worker with one thread, so one thread holds every sample), drives
 the scenario's load with wrk and samples the worker with py-spy (the `bench` extra) at the same time.
@@ -170,7 +170,7 @@ def main(run, args):
         if spy.returncode != 0 or not raw.exists():
             sys.exit(f"py-spy failed: {err.strip()[-1000:]}")
         sql = ""
-        if scenario in ("1", "2", "3", "5"):
+        if scenario in ("1", "2", "3", "5", "10"):
             fixtures = str(run.workdir / "signet-fixtures.json")
             sql = signet.fixture("queries", "--scenario", scenario, "--fixtures", fixtures)
     finally:

@@ -17,6 +17,7 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -27,7 +28,8 @@ from bench.servers import Floor, Peer, SampleApi, Signet, basic, free_port  # no
 RESULTS = ROOT / "bench" / "results"
 LIFETIMES = {"accessToken": 600, "idToken": 600, "authorizationCode": 60, "refreshToken": 2592000}
 KEYCLOAK_LOGINS_PER_VCPU = 15
-ALL_SCENARIOS = ["0", "1", "2", "3", "4", "5", "6", "7", "9", "8"]  # 8 empties the token tables: last
+# 8 empties the token tables: last. 11 and 9 start instances of their own on the same database.
+ALL_SCENARIOS = ["0", "1", "2", "3", "4", "5", "10", "6", "7", "11", "9", "8"]
 TITLES = {
     "0": "the floor: bare Django views under the same gunicorn, next to the peer's client credentials",
     "0a": "floor: a constant JSON answer (Django's request handling only)",
@@ -41,11 +43,13 @@ TITLES = {
     "4c": "JWKS GET",
     "4d": "JWKS GET with If-None-Match",
     "5": "userinfo",
+    "10": "introspection, client_secret_basic, a valid access token",
+    "11": "cold start: launching gunicorn to the first client-credentials token",
     "6": "sample API: protected (valid at+jwt) vs the same view unauthenticated",
     "6c": "sample API as 6, every request's token verified in full (RESOURCE_VERIFIED_TOKENS=0)",
     "7": "complete browser-style logins (authorize, Argon2 login, consent, code, token)",
-    "8": "growth: scenario 1 with 0 and with N rows in the token tables",
-    "9": "memory: RSS per worker over 20,000 scenario-1 requests",
+    "8": "growth: scenario 1 with 0 and with N rows in the tables that grow",
+    "9": "memory: a fresh instance's summed PSS and RSS per worker over 20,000 scenario-1 requests",
 }
 
 
@@ -204,6 +208,45 @@ def userinfo_preparer(run):
     return prepare
 
 
+def introspection_preparer(run):
+    f = run.signet.fixtures
+
+    def prepare(server, seconds):
+        # oidc-provider refuses to introspect its JWT access tokens (they are for verifying where they
+        # are used), so the peer introspects the opaque access token of a code exchange; Signet its
+        # JWT from the same kind of exchange. Both belong to a grant and are asked about by their
+        # own client, with a hint, as a resource server would.
+        codes_file = run.workdir / f"introspect-code-{server.name}.txt"
+        server.mint_codes(1, codes_file, with_resource=False)
+        token = server.exchange(codes_file.read_text().split()[0], f["rp"], f)["access_token"]
+        request = token_request(
+            server,
+            f["rp"],
+            f"token={quote(token, safe='')}&token_type_hint=access_token",
+            path=server.path("introspection_endpoint"),
+        )
+        _require_active(server, request)
+        return request
+
+    return prepare
+
+
+def _require_active(server, request):
+    """An inactive answer is a 200 too: check once, outside the rounds, that the token is active."""
+    import requests
+
+    response = requests.post(
+        server.url + request["path"],
+        data=request["body"],
+        headers={**request["headers"], "Content-Type": "application/x-www-form-urlencoded"},
+        timeout=10,
+    )
+    if response.status_code != 200 or response.json().get("active") is not True:
+        raise RuntimeError(
+            f"{server.name} introspection answered {response.status_code} {response.text[:300]}"
+        )
+
+
 def get_preparer(endpoint):
     def factory(run):
         def prepare(server, seconds):
@@ -224,6 +267,7 @@ PREPARERS = {
     "4a": get_preparer("discovery"),
     "4c": get_preparer("jwks_uri"),
     "5": userinfo_preparer,
+    "10": introspection_preparer,
 }
 
 
@@ -288,37 +332,67 @@ def scenario_3(run):
 
 
 def scenario_4(run):
+    """Discovery and JWKS against the peer and, in the same rounds, against Django's floor (0a: a
+    constant JSON answer under the same gunicorn): a document prepared once can cost no more."""
     import requests
 
+    floor = Floor(signet=run.signet, key_size=run.signet.key_size())
+    empty = FloorEndpoint(floor, "0a", "/empty")
+    run.servers_extra.append(floor)
+    try:
+        floor.start()
+        participants = [run.signet, empty, run.peer]
+    except Exception as e:
+        run.log(f"  4: the floor did not start, comparing with the peer only: {e!r}")
+        participants = run.servers
     results = {}
-    for key, endpoint, conditional in (
-        ("4a", "discovery", False),
-        ("4b", "discovery", True),
-        ("4c", "jwks_uri", False),
-        ("4d", "jwks_uri", True),
-    ):
-        etags = {}
-        for server in run.servers:
-            path = "/.well-known/openid-configuration" if endpoint == "discovery" else server.path(endpoint)
-            etags[server.name] = requests.get(server.url + path, timeout=10).headers.get("ETag")
+    try:
+        for key, endpoint, conditional in (
+            ("4a", "discovery", False),
+            ("4b", "discovery", True),
+            ("4c", "jwks_uri", False),
+            ("4d", "jwks_uri", True),
+        ):
+            etags = {}
+            for server in run.servers:
+                url = server.url + _get_path(server, endpoint)
+                etags[server.name] = requests.get(url, timeout=10).headers.get("ETag")
 
-        def prepare(server, seconds, endpoint=endpoint, conditional=conditional, etags=etags):
-            path = "/.well-known/openid-configuration" if endpoint == "discovery" else server.path(endpoint)
-            headers = {}
+            def prepare(server, seconds, endpoint=endpoint, conditional=conditional, etags=etags):
+                if server is empty:
+                    return server.request()
+                path = _get_path(server, endpoint)
+                headers = {}
+                if conditional:
+                    # What a cache revalidating its copy sends; a server without ETags answers 200 in full.
+                    headers["If-None-Match"] = etags[server.name] or '"no-etag-offered"'
+                return {"path": path, "headers": headers}
+
+            result = run.alternate(key, participants, prepare)
+            if empty.name in result["rounds"]:
+                s, e = result["rounds"]["signet"], result["rounds"][empty.name]
+                result["ratio_floor"] = stats.summary(
+                    stats.ratios([r["cpu_ms"] for r in s], [r["cpu_ms"] for r in e])
+                )
             if conditional:
-                # What a cache revalidating its copy sends; a server without ETags answers 200 in full.
-                headers["If-None-Match"] = etags[server.name] or '"no-etag-offered"'
-            return {"path": path, "headers": headers}
-
-        result = run.alternate(key, run.servers, prepare)
-        if conditional:
-            result["notes"] = [f"{name} sends no ETag" for name, tag in etags.items() if not tag]
-        results[key] = result
+                result["notes"] = [f"{name} sends no ETag" for name, tag in etags.items() if not tag]
+            results[key] = result
+    finally:
+        floor.stop()
+        run.servers_extra.remove(floor)
     return results
+
+
+def _get_path(server, endpoint):
+    return "/.well-known/openid-configuration" if endpoint == "discovery" else server.path(endpoint)
 
 
 def scenario_5(run):
     return {"5": run.alternate("5", run.servers, userinfo_preparer(run))}
+
+
+def scenario_10(run):
+    return {"10": run.alternate("10", run.servers, introspection_preparer(run))}
 
 
 def scenario_6(run):
@@ -440,21 +514,32 @@ def scenario_7(run):
 
 
 def scenario_8(run):
+    """Scenario 1 with the tables that grow empty, then with N rows in each. Which tables grow is
+    found out, not assumed: rows are counted around one client-credentials grant, one code
+    exchange and one refresh, so access and ID tokens are filled only while they are stored."""
     signet = run.signet
     prepare = cc_preparer(run)
-    run.log("  8: emptying the token tables")
+    run.log("  8: emptying the token tables; which tables do token requests add rows to?")
+    signet.fixture("truncate-tokens")
+    grew = growing_tables(run)
     signet.fixture("truncate-tokens")
     empty = run.alternate("8", [signet], prepare)
-    run.log(f"  8: inserting {run.args.growth_rows:,} access-token and refresh-token rows")
+    run.log(f"  8: inserting {run.args.growth_rows:,} rows per table (tables that grew: {', '.join(grew)})")
     started = time.monotonic()
-    signet.fixture("bulk-tokens", "--rows", str(run.args.growth_rows))
+    out = signet.fixture("bulk-tokens", "--rows", str(run.args.growth_rows), "--grew", ",".join(grew))
     insert_seconds = time.monotonic() - started
+    filled = _last_json(out, "filled")
+    run.log(f"  8: filled {filled['filled']}; skipped {filled['skipped']}")
     full = run.alternate("8", [signet], prepare)
     e, g = empty["rounds"]["signet"], full["rounds"]["signet"]
     return {
         "8": {
             "rows": run.args.growth_rows,
             "insert_seconds": round(insert_seconds, 1),
+            "tables": [v["table"] for v in filled["filled"].values()],
+            "filled": filled["filled"],
+            "skipped": filled["skipped"],
+            "grew_per_request": grew,
             "empty": empty,
             "full": full,
             # Sequential, not interleaved: the table cannot be full and empty in alternate rounds.
@@ -464,6 +549,53 @@ def scenario_8(run):
     }
 
 
+def growing_tables(run):
+    """Tables that gained rows from one client-credentials grant, one code exchange and one refresh
+    sent to the running Signet."""
+    import requests
+
+    signet, f = run.signet, run.signet.fixtures
+    before = _last_json(signet.fixture("counts"), "tables")["tables"]
+    token_url = signet.url + signet.path("token_endpoint")
+    cc = requests.post(
+        token_url,
+        data={"grant_type": "client_credentials"},
+        auth=(f["cc"]["client_id"], f["cc"]["client_secret"]),
+        timeout=30,
+    )
+    cc.raise_for_status()
+    code_file = run.workdir / "growth-probe-code.txt"
+    signet.mint_codes(1, code_file)
+    tokens = signet.exchange(code_file.read_text().split()[0], f["rp"], f)
+    refreshed = requests.post(
+        token_url,
+        data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+        auth=(f["rp"]["client_id"], f["rp"]["client_secret"]),
+        timeout=30,
+    )
+    refreshed.raise_for_status()
+    after = _last_json(signet.fixture("counts"), "tables")["tables"]
+    return tables_that_grew(before, after)
+
+
+def tables_that_grew(before, after):
+    return sorted(table for table, rows in after.items() if rows > before.get(table, 0))
+
+
+def _last_json(output, key):
+    """The last line of a fixture's output that is a JSON object with `key` (the provider's JSON
+    log lines share its stdout)."""
+    for line in reversed(output.splitlines()):
+        if line.startswith("{"):
+            try:
+                data = json.loads(line)
+            except ValueError:
+                continue
+            if key in data:
+                return data
+    raise RuntimeError(f"no JSON with {key!r} in the fixture's output: {output[-500:]}")
+
+
 def _ratio_of_medians(a_rows, b_rows, field):
     a = stats.summary([r[field] for r in a_rows])
     b = stats.summary([r[field] for r in b_rows])
@@ -471,27 +603,80 @@ def _ratio_of_medians(a_rows, b_rows, field):
 
 
 def scenario_9(run):
+    """Memory under scenario 1's load. Signet: a fresh instance of its own (master and
+    --memory-workers workers, as issue 15's target counts them), so nothing earlier scenarios
+    allocated is in its figures. Peer: its one process, as it is by now."""
     f = run.signet.fixtures
     total = run.args.memory_requests
     chunks = 10 if total >= 10000 else 4
     per_chunk = total // chunks
+    instance = run.signet.sibling("memory", workers=run.args.memory_workers)
+    run.servers_extra.append(instance)
     result = {}
-    for server in run.servers:
-        request = token_request(server, f["cc"], "grant_type=client_credentials")
-        samples = []
-        served = 0
-        # The peak must be this scenario's, not the login scenario's Argon2 hashing before it.
-        peak_reset = all([procstat.reset_peak_rss(p) for p in server.worker_pids()])
-        for _ in range(chunks):
-            out = run.wrk(server, 120, dict(request, max_requests=per_chunk))
-            served += out["served"]
-            samples.append(
-                {"requests": served, "workers": [procstat.memory_kb(p) for p in server.worker_pids()]}
+    try:
+        instance.start()
+        for server in (instance, run.peer):
+            request = token_request(server, f["cc"], "grant_type=client_credentials")
+            # The peak must be this scenario's, not the login scenario's Argon2 hashing before it.
+            peak_reset = all([procstat.reset_peak_rss(p) for p in server.worker_pids()])
+            before = memory_sample(server, 0)
+            samples = []
+            served = 0
+            for _ in range(chunks):
+                out = run.wrk(server, 120, dict(request, max_requests=per_chunk))
+                served += out["served"]
+                samples.append(memory_sample(server, served))
+            run.log(
+                f"  9 {server.name}: {served} requests, RSS {samples[-1]['workers']}, "
+                f"summed PSS {before['pss_kb']} → {samples[-1]['pss_kb']} kB"
             )
-        run.log(f"  9 {server.name}: {served} requests, RSS samples {[s['workers'] for s in samples[-1:]]}")
-        result[server.name] = memory_summary(samples)
-        result[server.name]["peak_reset"] = peak_reset
+            summary = memory_summary(samples)
+            summary["instance"] = instance_memory(before, samples, workers=len(before["workers"]))
+            summary["peak_reset"] = peak_reset
+            result[server.name] = summary
+    finally:
+        instance.stop()
+        run.servers_extra.remove(instance)
     return {"9": result}
+
+
+def memory_sample(server, requests_served):
+    """Each worker's RSS and peak, and the summed PSS of the whole instance (its master too)."""
+    workers = server.worker_pids()
+    everyone = sorted({server.pid, *workers})
+    return {
+        "requests": requests_served,
+        "workers": [procstat.memory_kb(p) for p in workers],
+        "pss_kb": procstat.pss_total_kb(everyone),
+        "processes": len(everyone),
+    }
+
+
+def instance_memory(before, samples, *, workers, limit_mb=150, noise_mb_per_worker=2.0):
+    """The whole instance's summed PSS before the load, after warm-up (a quarter of the requests)
+    and at the end; within the limit at the end, and "flat" when it grew no more than the allocator
+    noise allowed per worker from warm-up to the end."""
+    warm = samples[max(0, len(samples) // 4 - 1)]
+    last = samples[-1]
+
+    def mb(sample):
+        return None if sample.get("pss_kb") is None else round(sample["pss_kb"] / 1024, 1)
+
+    start, warmed, end = mb(before), mb(warm), mb(last)
+    growth = None if end is None or warmed is None else round(end - warmed, 1)
+    return {
+        "processes": last.get("processes"),
+        "workers": workers,
+        "pss_before_mb": start,
+        "pss_after_warmup_mb": warmed,
+        "pss_end_mb": end,
+        "growth_mb": growth,
+        "warmup_requests": warm["requests"],
+        "requests": last["requests"],
+        "limit_mb": limit_mb,
+        "within_limit": None if end is None else end <= limit_mb,
+        "flat": None if growth is None else growth <= noise_mb_per_worker * max(1, workers),
+    }
 
 
 def memory_summary(samples):
@@ -520,6 +705,22 @@ def memory_summary(samples):
     }
 
 
+def scenario_11(run):
+    """Cold start: a new instance with the bench's own command and settings, timed from launching
+    gunicorn to the first client-credentials token it serves; stopped, and again."""
+    seconds = []
+    for i in range(run.args.cold_starts):
+        instance = run.signet.sibling(f"cold-{i + 1}")
+        run.servers_extra.append(instance)
+        try:
+            seconds.append(instance.time_to_first_token(run.signet.fixtures["cc"]))
+        finally:
+            instance.stop()
+            run.servers_extra.remove(instance)
+        run.log(f"  11 start {i + 1}/{run.args.cold_starts}: first token after {seconds[-1]:.2f} s")
+    return {"11": {"seconds": stats.summary(seconds), "runs": seconds, "workers": run.args.workers}}
+
+
 SCENARIOS = {
     "0": scenario_0,
     "1": scenario_1,
@@ -531,6 +732,8 @@ SCENARIOS = {
     "7": scenario_7,
     "8": scenario_8,
     "9": scenario_9,
+    "10": scenario_10,
+    "11": scenario_11,
 }
 
 
@@ -549,7 +752,7 @@ def report(results, machine, config):
         "",
     ]
     rows = []
-    for key in ("1", "2", "3", "4a", "4b", "4c", "4d", "5"):
+    for key in ("1", "2", "3", "4a", "4b", "4c", "4d", "5", "10"):
         r = results.get(key)
         if r is None:
             continue
@@ -558,6 +761,11 @@ def report(results, machine, config):
             continue
         s, p = r["servers"]["signet"], r["servers"]["peer"]
         notes = list(r.get("notes", []))
+        if "0a" in r["servers"]:
+            notes.append(
+                f"floor 0a in the same rounds: {stats.fmt(r['servers']['0a']['cpu_ms'])} ms, "
+                f"Signet/0a {stats.fmt(r.get('ratio_floor'))}×"
+            )
         errors = {n: v["errors"] for n, v in r["servers"].items() if v["errors"]}
         if errors:
             notes.append("errors: " + ", ".join(f"{n} {v}" for n, v in errors.items()))
@@ -585,10 +793,10 @@ def report(results, machine, config):
         "Signet's PostgreSQL CPU ms/req",
         "notes",
     ]
-    lines.append(stats.markdown_table(header, rows))
-    lines.append("")
+    if rows:
+        lines += [stats.markdown_table(header, rows), ""]
     lines += floor_table(results.get("0"))
-    lines += targets(results)
+    lines += targets(results, quick=config.get("quick", False))
     return "\n".join(lines)
 
 
@@ -618,69 +826,236 @@ def floor_table(r):
     return [stats.markdown_table(header, rows), ""]
 
 
-def targets(results):
+# Issue 15's targets: CPU ratio Signet/peer, median of the alternating rounds.
+PEER_RATIO_TARGETS = (
+    ("1", "client credentials", 2.0),
+    ("2", "code exchange", 3.0),
+    ("3", "refresh with rotation", 3.0),
+    ("5", "userinfo", 4.0),
+    ("10", "introspection", 3.0),
+)
+FLOOR_RATIO_TARGET = 1.2
+FLOOR_TARGETS = (
+    ("4a", "discovery GET"),
+    ("4b", "discovery GET, If-None-Match"),
+    ("4c", "JWKS GET"),
+    ("4d", "JWKS GET, If-None-Match"),
+)
+INSTANCE_PSS_LIMIT_MB = 150
+COLD_START_LIMIT_S = 3.0
+
+
+def _row(scenario, what, figure, target, met, source="issue 15", *, value=None):
+    """One target: `met` True, False, or None when the figure could not be had; `value` the number
+    judged (a median, MB or seconds), for comparing runs."""
+    verdict = {True: "met", False: "NOT MET", None: "n/a"}.get(met, met)
+    return {
+        "scenario": scenario,
+        "what": what,
+        "figure": figure,
+        "value": value,
+        "target": target,
+        "verdict": verdict,
+        "source": source,
+    }
+
+
+def _at_most(summary, limit):
+    return None if summary is None else summary["median"] <= limit
+
+
+def _at_least(summary, limit):
+    return None if summary is None else summary["median"] >= limit
+
+
+def target_rows(results):
+    """Every target the run could judge, issue 15's first, then those kept from issue 8; a scenario
+    that did not run has no row, one that failed has a row with its reason."""
     fmt = stats.fmt
-    out = ["Targets:"]
-    r = results.get("1")
-    if r and "na" not in r:
-        out.append(f"- 1: Signet CPU/request ≤ 2× the peer's → {fmt(r['ratio_cpu'])}×")
-    r = results.get("2")
-    if r and "na" not in r:
-        out.append(f"- 2: < 4 ms CPU per exchange → {fmt(r['servers']['signet']['cpu_ms'])} ms")
-    for key, label in (("6", "6"), ("6c", "6, every token verified in full")):
+    rows = []
+
+    def failed(key, what, target, source="issue 15"):
         r = results.get(key)
-        if r is None:
+        if r is not None and "na" in r:
+            rows.append(_row(key, what, f"n/a: {r['na']}", target, None, source))
+            return True
+        return r is None
+
+    for key, what, limit in PEER_RATIO_TARGETS:
+        target = f"≤ {limit:g}× the peer's CPU/request"
+        if failed(key, what, target):
             continue
-        if "na" in r:
-            out.append(f"- {label}: protected ≥ 85% of unprotected rate → n/a: {r['na']}")
-        else:
-            prot, open_ = r["servers"]["protected"], r["servers"]["unauthenticated"]
-            out.append(
-                f"- {label}: protected ≥ 85% of unprotected rate → {fmt(r['ratio_rps'])} measured, "
-                f"{fmt(r.get('ratio_capacity'))} from CPU per request "
-                f"({fmt(prot['rps'], 0)} vs {fmt(open_['rps'], 0)} req/s; CPU {fmt(prot['cpu_ms'])} vs "
-                f"{fmt(open_['cpu_ms'])} ms/req)"
+        r = results[key]
+        cpu = r["servers"]["signet"]["cpu_ms"], r["servers"]["peer"]["cpu_ms"]
+        figure = f"{fmt(r.get('ratio_cpu'))}× ({fmt(cpu[0])} vs {fmt(cpu[1])} ms)"
+        ratio = r.get("ratio_cpu")
+        rows.append(_row(key, what, figure, target, _at_most(ratio, limit), value=_median(ratio)))
+    for key, what in FLOOR_TARGETS:
+        target = f"≤ {FLOOR_RATIO_TARGET:g}× Django's floor (0a) CPU/request"
+        if failed(key, what, target):
+            continue
+        r = results[key]
+        floor = r["servers"].get("0a")
+        if floor is None:
+            rows.append(_row(key, what, "n/a: the floor did not run", target, None))
+            continue
+        figure = (
+            f"{fmt(r.get('ratio_floor'))}× ({fmt(r['servers']['signet']['cpu_ms'])} vs "
+            f"{fmt(floor['cpu_ms'])} ms; peer ratio {fmt(r.get('ratio_cpu'))}×)"
+        )
+        ratio = r.get("ratio_floor")
+        met = _at_most(ratio, FLOOR_RATIO_TARGET)
+        rows.append(_row(key, what, figure, target, met, value=_median(ratio)))
+    mem = results.get("9")
+    pss_target = f"≤ {INSTANCE_PSS_LIMIT_MB} MB"
+    if not failed("9", "memory of an instance, summed PSS", pss_target) and mem.get("signet"):
+        m = mem["signet"]["instance"]
+        workers = m["workers"]
+        rows.append(
+            _row(
+                "9",
+                f"memory: master + {workers} workers, summed PSS after {m['requests']:,} requests",
+                f"{m['pss_end_mb']} MB (before the load {m['pss_before_mb']} MB)",
+                pss_target,
+                m["within_limit"],
+                value=m["pss_end_mb"],
             )
-    r = results.get("7")
-    if r is not None:
-        if "na" in r:
-            out.append(f"- 7: logins per second per vCPU vs Keycloak's 15 → n/a: {r['na']}")
-        else:
-            s = r["servers"]["signet"]
-            out.append(
-                f"- 7: {fmt(s['rps'], 1)} logins/s, {fmt(s['cpu_ms'], 1)} ms CPU per login → "
-                f"{fmt(r['logins_per_vcpu'], 1)} logins/s per vCPU "
-                f"(Keycloak publishes {KEYCLOAK_LOGINS_PER_VCPU}); "
-                f"failures: {s['errors']}"
+        )
+        rows.append(
+            _row(
+                "9",
+                "memory: summed PSS flat after warm-up",
+                f"{m['pss_after_warmup_mb']} → {m['pss_end_mb']} MB after {m['warmup_requests']:,} → "
+                f"{m['requests']:,} requests",
+                f"flat (≤ 2 MB growth per worker, {2 * max(1, workers)} MB)",
+                m["flat"],
+                value=m["growth_mb"],
             )
-    r = results.get("8")
-    if r is not None and "na" in r:
-        out.append(f"- 8: n/a: {r['na']}")
-    elif r is not None:
+        )
+        peer = mem.get("peer", {}).get("instance")
+        if peer is not None:
+            rows.append(
+                _row(
+                    "9",
+                    f"memory: the peer's one node process, PSS after {peer['requests']:,} requests",
+                    f"{peer['pss_end_mb']} MB (the one peer process every scenario of the run uses)",
+                    "reported",
+                    "reported",
+                )
+            )
+    cold_target = f"≤ {COLD_START_LIMIT_S:g} s"
+    if not failed("11", "cold start: launching gunicorn to the first token", cold_target):
+        r = results["11"]
+        rows.append(
+            _row(
+                "11",
+                f"cold start: launching gunicorn ({r['workers']} workers) to the first token, "
+                f"median of {len(r['runs'])}",
+                f"{fmt(r['seconds'])} s",
+                cold_target,
+                _at_most(r["seconds"], COLD_START_LIMIT_S),
+                value=_median(r["seconds"]),
+            )
+        )
+    for key, what in (("6", "sample API"), ("6c", "sample API, every token verified in full")):
+        target = "≥ 0.85 of the unprotected rate" if key == "6" else "reported"
+        if failed(key, what, target, "issue 8"):
+            continue
+        r = results[key]
+        prot, open_ = r["servers"]["protected"], r["servers"]["unauthenticated"]
+        figure = (
+            f"{fmt(r.get('ratio_capacity'))} by CPU per request, {fmt(r['ratio_rps'])} measured "
+            f"({fmt(prot['rps'], 0)} vs {fmt(open_['rps'], 0)} req/s; CPU {fmt(prot['cpu_ms'])} vs "
+            f"{fmt(open_['cpu_ms'])} ms)"
+        )
+        # Judged by CPU per request: on a shared machine the measured rate moves with other load.
+        met = _at_least(r.get("ratio_capacity"), 0.85) if key == "6" else "reported"
+        source = "issue 8" if key == "6" else "issue 15"
+        rows.append(_row(key, what, figure, target, met, source, value=_median(r.get("ratio_capacity"))))
+    target = f"≥ {KEYCLOAK_LOGINS_PER_VCPU} logins/s per vCPU (Keycloak's published figure)"
+    if not failed("7", "complete browser-style logins", target, "issue 8"):
+        r = results["7"]
+        s = r["servers"]["signet"]
+        figure = (
+            f"{fmt(r['logins_per_vcpu'], 1)} per vCPU ({fmt(s['rps'], 1)} logins/s, "
+            f"{fmt(s['cpu_ms'], 1)} ms CPU per login; failures {s['errors']})"
+        )
+        rows.append(
+            _row(
+                "7",
+                "complete browser-style logins",
+                figure,
+                target,
+                _at_least(r["logins_per_vcpu"], KEYCLOAK_LOGINS_PER_VCPU),
+                "issue 8",
+                value=_median(r["logins_per_vcpu"]),
+            )
+        )
+    if not failed("8", "growth", "≥ 0.9", "issue 8"):
+        r = results["8"]
         e, g = r["empty"]["servers"]["signet"], r["full"]["servers"]["signet"]
         ratio = r["ratio_rps"]
-        out.append(
-            f"- 8: rate with {r['rows']:,} rows / rate with 0 ≥ 0.9 → {ratio:.2f} "
-            f"({fmt(g['rps'], 0)} vs {fmt(e['rps'], 0)} req/s; "
-            f"CPU {fmt(g['cpu_ms'])} vs {fmt(e['cpu_ms'])} ms/req; "
-            f"rows inserted in {r['insert_seconds']} s)"
+        tables = ", ".join(r.get("tables") or []) or "token tables"
+        figure = (
+            f"{ratio:.2f} ({fmt(g['rps'], 0)} vs {fmt(e['rps'], 0)} req/s; CPU {fmt(g['cpu_ms'])} vs "
+            f"{fmt(e['cpu_ms'])} ms; rows inserted in {r['insert_seconds']} s)"
             if ratio
-            else "- 8: n/a"
+            else "n/a"
         )
-    r = results.get("9")
-    if r is not None and "na" in r:
-        out.append(f"- 9: n/a: {r['na']}")
-    elif r is not None:
-        for name, m in r.items():
+        rows.append(
+            _row(
+                "8",
+                f"growth: scenario 1's rate with {r['rows']:,} rows in each of {tables} / with 0",
+                figure,
+                "≥ 0.9",
+                None if not ratio else ratio >= 0.9,
+                "issue 8",
+                value=ratio,
+            )
+        )
+    if not failed("9", "memory: RSS per worker flat", "flat", "issue 8") and mem.get("signet"):
+        for name, m in mem.items():
             workers = "; ".join(
                 f"{w['rss_after_warmup_mb']} → {w['rss_end_mb']} MB (peak {w['peak_rss_mb']})"
                 for w in m["workers"]
             )
-            verdict = "flat" if m["flat"] else "GROWING"
-            out.append(
-                f"- 9: {name}: RSS per worker after {m['warmup_requests']:,} → {m['requests']:,} requests: "
-                f"{workers} → {verdict}"
+            rows.append(
+                _row(
+                    "9",
+                    f"memory: {name}'s RSS per worker after warm-up, {m['warmup_requests']:,} → "
+                    f"{m['requests']:,} requests",
+                    workers,
+                    "flat (≤ 2 MB per worker)" if name == "signet" else "reported",
+                    m["flat"] if name == "signet" else "reported",
+                    "issue 8",
+                )
             )
+    r = results.get("2")
+    if r is not None and "na" not in r:
+        cpu = r["servers"]["signet"]["cpu_ms"]
+        met = _below(cpu, 4.0)
+        what = "code exchange, CPU per exchange"
+        rows.append(_row("2", what, f"{fmt(cpu)} ms", "< 4 ms", met, "issue 8", value=_median(cpu)))
+    return rows
+
+
+def _median(summary):
+    return None if summary is None else summary["median"]
+
+
+def _below(summary, limit):
+    return None if summary is None else summary["median"] < limit
+
+
+def targets(results, quick=False):
+    rows = target_rows(results)
+    if not rows:
+        return []
+    header = ["#", "target of", "what", "figure: median (min–max)", "target", "verdict"]
+    table = [[r["scenario"], r["source"], r["what"], r["figure"], r["target"], r["verdict"]] for r in rows]
+    out = ["Targets:", stats.markdown_table(header, table)]
+    if quick:
+        out.append("(--quick: one short round on cold workers; these verdicts mean nothing)")
     return out
 
 
@@ -705,13 +1080,17 @@ def parse_args(argv):
     parser.add_argument("--login-concurrency", type=int, default=4)
     parser.add_argument("--growth-rows", type=int, default=1_000_000)
     parser.add_argument("--memory-requests", type=int, default=20_000)
+    parser.add_argument(
+        "--memory-workers", type=int, default=2, help="workers of scenario 9's instance (issue 15: 2)"
+    )
+    parser.add_argument("--cold-starts", type=int, default=5, help="scenario 11's repetitions")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/15", help="empty for no Redis")
     parser.add_argument("--db", default="signet_bench", help="throwaway database (dropped and recreated)")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument(
         "--profile",
         metavar="SCENARIO",
-        help="instead of benchmarking, profile Signet under scenario 1, 2, 3, 4a, 4c or 5 with py-spy",
+        help="instead of benchmarking, profile Signet under scenario 1, 2, 3, 4a, 4c, 5 or 10 with py-spy",
     )
     parser.add_argument("--profile-seconds", type=float, default=20)
     args = parser.parse_args(argv)
@@ -719,6 +1098,7 @@ def parse_args(argv):
         args.rounds, args.seconds, args.warmup = 1, 1, 0
         args.growth_rows = min(args.growth_rows, 10_000)
         args.memory_requests = min(args.memory_requests, 1_000)
+        args.cold_starts = min(args.cold_starts, 2)
     return args
 
 
@@ -798,12 +1178,15 @@ def main(argv=None):
         "quick": args.quick,
         "growth_rows": args.growth_rows,
         "memory_requests": args.memory_requests,
+        "memory_workers": args.memory_workers,
+        "cold_starts": args.cold_starts,
         "redis": bool(args.redis_url),
     }
     text = report(results, machine, config)
     print(text)
     out = RESULTS / "latest.json"
-    out.write_text(json.dumps({"config": config, "machine": machine, "results": results}, indent=2))
+    document = {"config": config, "machine": machine, "targets": target_rows(results), "results": results}
+    out.write_text(json.dumps(document, indent=2))
     run.log(f"JSON: {out}")
     return 0
 

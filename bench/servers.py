@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import requests
 
@@ -113,8 +114,13 @@ class Server:
         return self.metadata
 
     def path(self, endpoint):
-        """Path of an endpoint named in the discovery document, e.g. 'token_endpoint'."""
-        return self.metadata[endpoint][len(self.url) :]
+        """Path of an endpoint named in the discovery document, e.g. 'token_endpoint'.
+
+        The path only: a second instance of a server answers on its own port with the first one's
+        issuer in its metadata.
+        """
+        parts = urlsplit(self.metadata[endpoint])
+        return parts.path + (f"?{parts.query}" if parts.query else "")
 
     def exchange(self, code, creds, fixtures):
         response = requests.post(
@@ -230,7 +236,7 @@ class Signet(Server):
 
     # --- process ------------------------------------------------------------------------------
     def start(self):
-        self.log_path = self.workdir / "signet.log"
+        self.log_path = self.log_path or self.workdir / "signet.log"
         self.proc = start_gunicorn("provider.wsgi:application", self)
         wait_http(self.url + "/.well-known/openid-configuration", proc=self.proc, log=self.log_path)
         self.discover()
@@ -240,6 +246,49 @@ class Signet(Server):
 
     def worker_pids(self):
         return [p for p in procstat.tree(self.pid) if p != self.pid]
+
+    def sibling(self, label, *, workers=None):
+        """Another instance of this Signet: same database, keys, secrets and issuer, its own port.
+
+        The key-encryption key must be this one's to read the signing keys, and the issuer stays
+        this one's so nothing it caches in Redis differs from what the first instance caches.
+        """
+        other = Signet.__new__(Signet)
+        other.__dict__.update(self.__dict__)
+        other.label = label
+        other.workers = workers or self.workers
+        other.port = free_port()
+        other.url = f"http://127.0.0.1:{other.port}"
+        other.proc = None
+        other.log_path = self.workdir / f"signet-{label}.log"
+        other._db_cpu = procstat.MonotonicCpu()
+        return other
+
+    def time_to_first_token(self, creds, *, timeout=60):
+        """Seconds from launching gunicorn (as start() does) to the first 200 from the token endpoint
+        for a client-credentials request; the instance is left running."""
+        token_url = self.url + self.path("token_endpoint")
+        started = time.monotonic()
+        self.proc = start_gunicorn("provider.wsgi:application", self)
+        deadline = started + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                tail = Path(self.log_path).read_text()[-3000:]
+                raise RuntimeError(f"gunicorn exited with {self.proc.returncode} while starting:\n{tail}")
+            try:
+                # Once the port is bound the request waits in the backlog until a worker takes it.
+                response = requests.post(
+                    token_url,
+                    data={"grant_type": "client_credentials"},
+                    auth=(creds["client_id"], creds["client_secret"]),
+                    timeout=max(1.0, deadline - time.monotonic()),
+                )
+                if response.status_code == 200 and "access_token" in response.json():
+                    return time.monotonic() - started
+            except (requests.RequestException, ValueError):
+                pass
+            time.sleep(0.01)
+        raise RuntimeError(f"no token within {timeout}s of launching gunicorn")
 
     def db_cpu_seconds(self):
         """CPU of this database's backends; a backend that exits takes its seconds with it, so the

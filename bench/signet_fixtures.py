@@ -2,8 +2,10 @@
 
     python bench/signet_fixtures.py setup --out FILE       signing key, users, clients; JSON to FILE
     python bench/signet_fixtures.py codes --n N --out FILE authorization codes with PKCE, one per line
-    python bench/signet_fixtures.py truncate-tokens        empty the token and code tables
-    python bench/signet_fixtures.py bulk-tokens --rows N   N access + N refresh token rows, half expired
+    python bench/signet_fixtures.py truncate-tokens        empty the token, code, family and audit tables
+    python bench/signet_fixtures.py counts                 rows per table of the token apps, as JSON
+    python bench/signet_fixtures.py bulk-tokens --rows N --grew T1,T2
+                                                           N rows in each table that grows, half expired
     python bench/signet_fixtures.py queries --scenario 1 --fixtures FILE   the SQL one request runs
 
 The environment is the benchmark server's (DATABASE_URL and the rest), so the rows land where the
@@ -39,9 +41,12 @@ def setup(*, users, out, sample_api_audience):
     from django.contrib.auth import get_user_model
 
     from keys.selectors import active_signing_key
+    from keys.services import key_ensure_active
     from provider.oidc.models import Client
     from provider.oidc.services import client_create
 
+    # As the container's start does (`keys rotate --if-due`): reads of the key ring create no key.
+    key_ensure_active()
     key = active_signing_key()
     password = secrets.token_urlsafe(16)
     User = get_user_model()
@@ -138,17 +143,77 @@ def codes(*, n, out, user_id):
     Path(out).write_text("".join(code + "\n" for code in minted))
 
 
-def _token_tables():
-    from oauth2_provider.models import get_access_token_model, get_id_token_model, get_refresh_token_model
+# Scenario 8's tables, by label. Refresh tokens, token families and audit events grow with every
+# sign-in whatever the access-token format; access and ID tokens only while each one is stored as a
+# row, which bench/run.py finds out by counting rows around real requests (see tables_to_fill).
+PER_TOKEN = ("access_token", "id_token")
+ALWAYS_GROWING = ("refresh_token", "token_family", "audit_event")
 
+
+def growth_models():
+    """label → model, for each of scenario 8's tables this version of Signet has."""
+    from django.apps import apps
+    from django.core.exceptions import ImproperlyConfigured
+    from oauth2_provider import models as dot
+
+    getters = {
+        "access_token": dot.get_access_token_model,
+        "id_token": dot.get_id_token_model,
+        "refresh_token": dot.get_refresh_token_model,
+        "token_family": lambda: apps.get_model("oidc", "TokenFamily"),
+        "audit_event": lambda: apps.get_model("audit", "AuditEvent"),
+    }
+    found = {}
+    for label, get in getters.items():
+        try:
+            found[label] = get()
+        except (LookupError, ImproperlyConfigured, AttributeError):
+            continue
+    return found
+
+
+def tables_to_fill(present, grew):
+    """Labels to fill: those in `present` (label → table) that grow with sign-ins, and the per-token
+    ones only when their table is among `grew` (tables that gained rows from real requests)."""
+    return [
+        label
+        for label in (*PER_TOKEN, *ALWAYS_GROWING)
+        if label in present and (label not in PER_TOKEN or present[label] in grew)
+    ]
+
+
+def _probe_apps_tables():
+    """Every table of the apps that hold tokens, grants and audit rows."""
+    from django.apps import apps
+
+    tables = set()
+    for label in ("oauth2_provider", "oidc", "audit"):
+        try:
+            config = apps.get_app_config(label)
+        except LookupError:
+            continue
+        tables.update(m._meta.db_table for m in config.get_models() if m._meta.managed)
+    return sorted(tables)
+
+
+def counts():
+    """{"tables": {table: rows}, "labels": {label: table}} for bench/run.py's growth probe."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        rows = {}
+        for table in _probe_apps_tables():
+            cursor.execute(f"SELECT count(*) FROM {connection.ops.quote_name(table)}")
+            rows[table] = cursor.fetchone()[0]
+    labels = {label: model._meta.db_table for label, model in growth_models().items()}
+    print(json.dumps({"tables": rows, "labels": labels}))
+
+
+def _token_tables():
     from provider.oidc.models import AuthorizationCode
 
-    return [
-        get_refresh_token_model()._meta.db_table,
-        get_access_token_model()._meta.db_table,
-        get_id_token_model()._meta.db_table,
-        AuthorizationCode._meta.db_table,
-    ]
+    tables = [model._meta.db_table for model in growth_models().values()]
+    return [*tables, AuthorizationCode._meta.db_table]
 
 
 def truncate_tokens():
@@ -158,20 +223,26 @@ def truncate_tokens():
         cursor.execute(f"TRUNCATE {', '.join(_token_tables())} CASCADE")
 
 
-def _insert_select(model, expressions, rows):
+def _insert_select(model, expressions, rows, *, owners=None):
     """INSERT … SELECT … FROM generate_series(1, rows) AS g: `expressions` name SQL per column (with
-    %s parameters); every other column gets its field default, or NULL when nullable."""
+    %s parameters); a foreign key to a model in `owners` (model → primary key) points at that row;
+    every other column gets its field default, or NULL when nullable."""
     from django.db import connection
 
+    owners = owners or {}
     columns, values, params = [], [], []
     for field in model._meta.concrete_fields:
         if field.primary_key:
             continue
         columns.append(field.column)
+        related = field.related_model if field.is_relation else None
         if field.column in expressions:
             sql, *sql_params = expressions[field.column]
             values.append(sql)
             params += sql_params
+        elif related is not None and related in owners:
+            values.append("%s")
+            params.append(owners[related])
         elif field.null:
             values.append("NULL")
         else:
@@ -184,39 +255,100 @@ def _insert_select(model, expressions, rows):
     )
 
 
-def bulk_tokens(*, rows):
-    """`rows` access tokens and `rows` refresh tokens, every other one expired or revoked (SQL only)."""
+# Half of each table's rows are past their end (expired, revoked or used), as a long-running
+# database has them until the purge; `g` is the row's number.
+HALF_EXPIRED = "now() + CASE WHEN g %% 2 = 0 THEN interval '-1 day' ELSE interval '1 hour' END"
+HALF_REVOKED = "CASE WHEN g %% 2 = 0 THEN now() ELSE NULL END"
+FAMILY = "md5('bench-family-' || g)::uuid"
+
+
+def _growth_expressions(client, user):
+    return {
+        "access_token": {
+            "token": ("''",),  # stored redacted, found by checksum (RFC 9700 token storage)
+            "token_checksum": ("encode(sha256(('bench-at-' || g)::bytea), 'hex')",),
+            "expires": (HALF_EXPIRED,),
+            "scope": ("'openid profile'",),
+            "created": ("now()",),
+            "updated": ("now()",),
+        },
+        "id_token": {
+            "jti": ("md5('bench-id-' || g)::uuid",),
+            "expires": (HALF_EXPIRED,),
+            "scope": ("'openid profile'",),
+            "created": ("now()",),
+            "updated": ("now()",),
+        },
+        "refresh_token": {
+            "token": ("'bench-rt-' || g",),
+            "token_checksum": ("encode(sha256(('bench-rt-' || g)::bytea), 'hex')",),
+            "revoked": (HALF_REVOKED,),
+            "token_family": (FAMILY,),  # each row its own family, as after one sign-in each
+            "created": ("now()",),
+            "updated": ("now()",),
+        },
+        "token_family": {
+            "family": (FAMILY,),
+            "expires_at": (HALF_EXPIRED,),
+            "revoked_at": ("CASE WHEN g %% 4 = 0 THEN now() ELSE NULL END",),
+            "offline": ("true",),
+            "auth_time": ("extract(epoch FROM now())::bigint",),
+            "created_at": ("now()",),
+        },
+        "audit_event": {
+            "created_at": ("now() - g * interval '1 second'",),
+            "event": (
+                "(ARRAY['login.succeeded', 'consent.granted', 'token.issued', 'login.failed'])[g %% 4 + 1]",
+            ),
+            "actor": ("%s", str(user.pk)),
+            "client_id": ("%s", client.client_id),
+            "ip_address": ("'127.0.0.1'::inet",),
+            "request_id": ("md5('bench-request-' || g)",),
+            "data": ("'{}'::jsonb",),
+        },
+    }
+
+
+def bulk_tokens(*, rows, grew):
+    """`rows` rows in each of scenario 8's tables this Signet has (tables_to_fill), with SQL only.
+
+    Prints {"filled": {label: {"table", "seconds"}}, "skipped": {label: reason}} as JSON: a table
+    whose columns the expressions above do not cover is skipped, not guessed.
+    """
+    import time
+
     from django.contrib.auth import get_user_model
-    from django.db import connection
-    from oauth2_provider.models import get_access_token_model, get_refresh_token_model
+    from django.db import DatabaseError, connection, transaction
 
     from provider.oidc.models import Client
 
     client = Client.objects.get(client_id=RP_CLIENT_ID)
     user = get_user_model().objects.filter(email=USER_EMAIL.format(0)).get()
-    owner = {"application_id": ("%s", client.pk), "user_id": ("%s", user.pk)}
-    access = {
-        "token": ("''",),  # stored redacted, found by checksum (RFC 9700 token storage)
-        "token_checksum": ("encode(sha256(('bench-at-' || g)::bytea), 'hex')",),
-        "expires": ("now() + CASE WHEN g %% 2 = 0 THEN interval '-1 day' ELSE interval '1 hour' END",),
-        "scope": ("'openid profile'",),
-        "created": ("now()",),
-        "updated": ("now()",),
-        **owner,
-    }
-    refresh = {
-        "token": ("'bench-rt-' || g",),
-        "token_checksum": ("encode(sha256(('bench-rt-' || g)::bytea), 'hex')",),
-        "revoked": ("CASE WHEN g %% 2 = 0 THEN now() ELSE NULL END",),
-        "created": ("now()",),
-        "updated": ("now()",),
-        **owner,
-    }
-    with connection.cursor() as cursor:
-        for model, expressions in ((get_access_token_model(), access), (get_refresh_token_model(), refresh)):
-            cursor.execute(*_insert_select(model, expressions, rows))
+    models = growth_models()
+    present = {label: model._meta.db_table for label, model in models.items()}
+    expressions = _growth_expressions(client, user)
+    owners = {Client: client.pk, get_user_model(): user.pk}
+    filled, skipped = {}, {}
+    for label in (*PER_TOKEN, *ALWAYS_GROWING):
+        if label not in present:
+            skipped[label] = "no such model in this version"
+            continue
+        if label not in tables_to_fill(present, grew):
+            skipped[label] = "no row per token any more (the probe's requests added none)"
+            continue
+        model = models[label]
+        started = time.monotonic()
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(*_insert_select(model, expressions[label], rows, owners=owners))
+        except DatabaseError as e:
+            skipped[label] = f"insert failed: {str(e).splitlines()[0][:200]}"
+            continue
+        with connection.cursor() as cursor:
             # Planner statistics as a long-running database would have them.
             cursor.execute(f"ANALYZE {model._meta.db_table}")
+        filled[label] = {"table": model._meta.db_table, "seconds": round(time.monotonic() - started, 1)}
+    print(json.dumps({"filled": filled, "skipped": skipped}))
 
 
 def queries(*, scenario, fixtures_path):
@@ -272,10 +404,15 @@ def queries(*, scenario, fixtures_path):
         token = tokens()["access_token"]
         return lambda: http.get(reverse("oauth2_provider:user-info"), HTTP_AUTHORIZATION=f"Bearer {token}")
 
+    def introspection():
+        body = {"token": tokens()["access_token"], "token_type_hint": "access_token"}
+        return lambda: post_form(reverse("oauth2_provider:introspect"), body, f["rp"])
+
     def client_credentials():
         return lambda: post_form(token_path, {"grant_type": "client_credentials"}, f["cc"])
 
-    build = {"1": client_credentials, "2": exchange, "3": refresh, "5": userinfo}[scenario]
+    builders = {"1": client_credentials, "2": exchange, "3": refresh, "5": userinfo, "10": introspection}
+    build = builders[scenario]
     build()()  # warm: keys decrypted, caches filled
     send = build()
     with CaptureQueriesContext(connection) as captured:
@@ -299,10 +436,12 @@ def main(argv=None):
     p.add_argument("--out", required=True)
     p.add_argument("--user-id", required=True)
     sub.add_parser("truncate-tokens")
+    sub.add_parser("counts")
     p = sub.add_parser("bulk-tokens")
     p.add_argument("--rows", type=int, required=True)
+    p.add_argument("--grew", default="", help="tables the probe's requests added rows to, comma-separated")
     p = sub.add_parser("queries")
-    p.add_argument("--scenario", required=True, choices=["1", "2", "3", "5"])
+    p.add_argument("--scenario", required=True, choices=["1", "2", "3", "5", "10"])
     p.add_argument("--fixtures", required=True)
     args = parser.parse_args(argv)
 
@@ -315,8 +454,10 @@ def main(argv=None):
         codes(n=args.n, out=args.out, user_id=args.user_id)
     elif args.cmd == "truncate-tokens":
         truncate_tokens()
+    elif args.cmd == "counts":
+        counts()
     elif args.cmd == "bulk-tokens":
-        bulk_tokens(rows=args.rows)
+        bulk_tokens(rows=args.rows, grew=set(filter(None, args.grew.split(","))))
     elif args.cmd == "queries":
         queries(scenario=args.scenario, fixtures_path=args.fixtures)
 

@@ -74,8 +74,8 @@ def check_key_timings(app_configs, **kwargs):
 
 @register(Tags.database)
 def check_stored_keys(app_configs, databases=None, **kwargs):
-    """Exactly one active key (or none yet: one is created on first use), and every stored private
-    key opens with a configured key-encryption key. Only run with --database."""
+    """Exactly one active key (or none yet: `keys ensure` or the first maintenance step makes one),
+    and every stored private key opens with a configured key-encryption key. Only run with --database."""
     if not databases:
         return []
     from . import crypto
@@ -94,7 +94,14 @@ def check_stored_keys(app_configs, databases=None, **kwargs):
     if active > 1:
         messages.append(Error(f"{active} signing keys are active; exactly one may be.", id="keys.E005"))
     if active == 0:
-        messages.append(Warning("No active signing key yet: one is created on first use.", id="keys.W006"))
+        messages.append(
+            Warning(
+                "No active signing key yet: nothing can be signed until one exists.",
+                hint="Run `manage.py keys ensure` (the container runs `keys rotate --if-due` at start); a "
+                "running provider also makes one in the background after the first request.",
+                id="keys.W006",
+            )
+        )
     unreadable, mismatched, on_fallback, legacy = [], [], [], []
     for key in keys:
         try:

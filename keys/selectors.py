@@ -3,8 +3,11 @@
 Decrypting and parsing a private key costs tens of milliseconds, so each process keeps the parsed
 keys in memory (decrypted on first use, once per key) and only re-reads the ring's version stamp
 every SIGNET_KEY_RELOAD_SECONDS. A rotation anywhere bumps that stamp, so every worker of every
-instance signs with the new key within SIGNET_KEY_RELOAD_SECONDS. The same check runs the lazy
-schedule (key_maintain) when this process's view of the ring says it is due: no cron needed.
+instance signs with the new key within SIGNET_KEY_RELOAD_SECONDS.
+
+Reads never write: no key is created, rotated or purged, no audit row stored and no lock taken, so
+a request's transaction holds nothing of the key ring's. When this process's view of the ring says
+the schedule has work, the same check wakes keys.maintenance, which does it in a thread of its own.
 
 A key is published, verifies tokens and signs only once its private half has decrypted under the
 key-encryption key and matched its public half, checked once per key per process: a row someone wrote
@@ -17,11 +20,8 @@ import time
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import DatabaseError, connection
 
-from provider.audit import audit
-
-from . import clock, crypto
+from . import clock, crypto, maintenance
 from .models import KeyRingLock, SigningKey
 
 log = logging.getLogger("signet.keys")
@@ -34,7 +34,7 @@ NEVER = float("-inf")
 
 
 class NoActiveKey(RuntimeError):
-    """The key ring has no active key, even after maintenance tried to create one."""
+    """The key ring has no usable active key: nothing can be signed until maintenance makes one."""
 
 
 @dataclass
@@ -74,7 +74,8 @@ class LoadedKey:
     def trusted(self):
         """Whether this row's private half opens under the key-encryption key and matches its public
         half. Database write access without that key can insert or alter rows, not pass this. Decided
-        once per key per process; a failure is logged and audited then, and the key left out."""
+        once per key per process; a failure is logged then, audited by the next maintenance step (not
+        inside the request that noticed it), and the key left out."""
         if self._trusted is None:
             try:
                 verdict, reason = self.private_jwk is not None, None
@@ -86,7 +87,7 @@ class LoadedKey:
                     self._trusted = verdict
             if first and not verdict:
                 log.error("signing key %s left out of the key ring: %s", self.kid, reason)
-                audit("key.untrusted", kid=self.kid, state=self.state, reason=reason)
+                maintenance.defer_audit("key.untrusted", kid=self.kid, state=self.state, reason=reason)
         return self._trusted
 
     @property
@@ -179,7 +180,7 @@ def _needs_maintenance(keys, now):
 
 
 def keyring(*, now=None, force=False):
-    """The published keys by kid, fresh within SIGNET_KEY_RELOAD_SECONDS of any change."""
+    """The published keys by kid, fresh within SIGNET_KEY_RELOAD_SECONDS of any change. Read-only."""
     if not force and _cache.fresh():
         return _cache.keys
     with _cache.lock:
@@ -188,37 +189,19 @@ def keyring(*, now=None, force=False):
         version = _ring_version()
         if force or version != _cache.version:
             _load(version)
-        now = now or clock.now()
-        if _needs_maintenance(_cache.keys, now) and not _maintain(now):
-            _cache.checked_at = NEVER
-            return _cache.keys
+        if _needs_maintenance(_cache.keys, now or clock.now()):
+            # Signing goes on with the current key meanwhile: a rotation a moment late is harmless,
+            # and a ring without an active key answers NoActiveKey until the step has made one.
+            maintenance.wake()
         _cache.checked_at = time.monotonic()
         return _cache.keys
 
 
-def _maintain(now):
-    """Run the schedule and reload. Returns whether the result can be trusted for a whole interval."""
-    from .services import key_maintain
-
-    try:
-        key_maintain(now=now)
-    except (DatabaseError, crypto.KeyDecryptionError):
-        if not any(k.state == State.ACTIVE for k in _cache.keys.values()):
-            raise  # nothing to sign with: the caller must know
-        # A due rotation or purge failed (read-only replica, lock timeout...): keep serving the
-        # current keys, which are still valid, and try again at the next check.
-        log.exception("signing-key maintenance failed; serving the current keys")
-        return True
-    _load(_ring_version())
-    # Inside the caller's transaction our changes commit or roll back with it: check the version
-    # again on the next call instead of trusting these keys for a whole reload interval.
-    return not connection.in_atomic_block
-
-
 def reset_cache():
-    """Forget every cached key, decrypted material included (tests)."""
+    """Forget every cached key, decrypted material included, and maintenance's pending work (tests)."""
     with _cache.lock:
         _cache.clear()
+    maintenance.reset()
 
 
 def invalidate():
@@ -230,7 +213,10 @@ def invalidate():
 
 
 def active_signing_key(*, now=None):
-    """The one key that signs now (never one that failed LoadedKey.trusted)."""
+    """The one key that signs now (never one that failed LoadedKey.trusted).
+
+    Raises NoActiveKey when there is none: reads never create one (keys.maintenance does).
+    """
     for key in keyring(now=now).values():
         if key.state == State.ACTIVE and key.trusted:
             return key

@@ -299,7 +299,8 @@ def key_purge_expired(*, now=None):
 @transaction.atomic
 def key_maintain(*, now=None):
     """The schedule, in one locked transaction: an active and a next key exist, a due rotation
-    happens, expired retired keys go. The lazy path and `keys rotate --if-due` both run this."""
+    happens, expired retired keys go. keys.maintenance (woken by reads, never inside a request's
+    transaction) and `keys rotate --if-due` (container start, cron) run this."""
     now = now or clock.now()
     ring = _lock_ring()
     active, changed = _ensure(now)

@@ -1,12 +1,12 @@
-import hashlib
-import json
-
 from django.conf import settings
-from django.http import HttpResponse, HttpResponseNotModified
-from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_safe
 
+from provider import prepared
+
 from .selectors import jwks_document
+
+# The JWKS as last served by this process; rebuilt when the published keys change.
+_prepared = None
 
 
 def jwks_max_age():
@@ -14,22 +14,27 @@ def jwks_max_age():
     return min(settings.SIGNET_JWKS_MAX_AGE, settings.SIGNET_KEY_PREPUBLISH_SECONDS)
 
 
-def _matches(if_none_match, etag):
-    # RFC 9110 13.1.2: If-None-Match compares weakly, and "*" matches any current representation.
-    tags = [t.strip() for t in if_none_match.split(",")]
-    return "*" in tags or etag in [t.removeprefix("W/") for t in tags]
+def prepared_jwks():
+    """The JWK Set's bytes and ETag, serialized again only when the published keys differ.
+
+    The selector answers from the key ring this process holds (re-read when the ring's version
+    changes) and also drops a retired key whose time is up, which changes no version: comparing
+    its answer with the last one catches both, for the cost of comparing a few small dicts.
+    """
+    global _prepared
+    document = jwks_document()
+    current = _prepared
+    if current is None or current.source != document:
+        current = _prepared = prepared.prepare(document)
+    return current
 
 
 @require_safe
 def jwks(request):
     """Public keys of every next, active and retired key (RFC 7517), with caching validators."""
-    body = json.dumps(jwks_document(), separators=(",", ":")).encode()
-    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-    if _matches(request.headers.get("If-None-Match", ""), etag):
-        response = HttpResponseNotModified()
-    else:
-        response = HttpResponse(body, content_type="application/jwk-set+json")
-    response["ETag"] = etag
-    patch_cache_control(response, public=True, max_age=jwks_max_age())
-    response["Access-Control-Allow-Origin"] = "*"
-    return response
+    return prepared.respond(
+        request,
+        prepared_jwks(),
+        content_type="application/jwk-set+json",
+        cache_control=f"public, max-age={jwks_max_age()}",
+    )

@@ -3,15 +3,27 @@
 An IPv6 client is counted by its prefix (`context.limit_key`). The counters are only shared between
 worker processes when the cache is (Redis): `check --deploy` warns otherwise (provider/checks.py).
 
-django-ratelimit does the counting; this middleware picks the endpoints by URL name (so it covers
-whichever view class serves them) and answers in the token endpoint's own error shape.
+The endpoints are picked by URL name (so the limit covers whichever view serves them), and the answer
+is the token endpoint's own error shape. Each request costs one cache round trip: django-ratelimit's
+counting takes two (add, then incr) once a window has begun, so the counting is done here. Windows are
+fixed, as django-ratelimit's are, and each address's windows start at an offset of their own, so that
+all clients' counters do not reset at the same second. django-ratelimit's RATELIMIT_ENABLE,
+RATELIMIT_USE_CACHE and RATELIMIT_FAIL_OPEN settings keep their meaning.
 """
 
+import functools
 import logging
+import re
+import time
+import zlib
+from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.cache import caches
 from django.http import JsonResponse
-from django_ratelimit.core import get_usage
+from django_redis import get_redis_connection
+from django_redis.cache import RedisCache
+from redis.exceptions import RedisError
 
 from provider import context
 
@@ -22,9 +34,98 @@ LIMITED = {
     "oauth2_provider:introspect": "SIGNET_RATELIMIT_INTROSPECT",
 }
 
+# Tests replace it to pin the window.
+clock = time.time
 
-def _client_key(group, request):
-    return context.limit_key(request) or "unknown"
+# One command, so one round trip: the counter, and its expiry set when the window's first hit made it.
+COUNT_SCRIPT = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return count
+"""
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_RATE = re.compile(r"^(\d+)/(\d*)([smhd])$")
+
+
+@dataclass(frozen=True)
+class Usage:
+    count: int
+    limit: int
+    retry_after: int  # seconds until the window ends
+
+    @property
+    def exceeded(self):
+        return self.count > self.limit
+
+
+@functools.lru_cache(maxsize=32)
+def parse_rate(rate):
+    """'1200/m' → (1200, 60); '10/5m' → (10, 300). The forms django-ratelimit accepts."""
+    found = _RATE.match(rate.strip())
+    if found is None:
+        raise ValueError(f"not a rate: {rate!r} (expected N/s, N/m, N/h or N/d)")
+    limit, multiple, unit = found.groups()
+    return int(limit), int(multiple or 1) * _UNITS[unit]
+
+
+def hit(*, group, rate, key):
+    """Count one request by `key` against `rate` and return its Usage, or None when not limited.
+
+    None also when the cache could not count and RATELIMIT_FAIL_OPEN is set: an outage of the cache
+    must not take the endpoint down with it. Without RATELIMIT_FAIL_OPEN the request is refused.
+    """
+    if not getattr(settings, "RATELIMIT_ENABLE", True):
+        return None
+    limit, period = parse_rate(rate)
+    now = int(clock())
+    # The window this key is in: fixed length, shifted by an offset derived from the key.
+    shift = zlib.crc32(key.encode()) % period
+    window_end = now - (now - shift) % period + period
+    count = _count(f"signet:rl:{group}:{rate}:{key}:{window_end}", period)
+    if count is None:
+        if getattr(settings, "RATELIMIT_FAIL_OPEN", False):
+            return None
+        return Usage(count=1, limit=0, retry_after=1)
+    return Usage(count=count, limit=limit, retry_after=max(1, window_end - now))
+
+
+def _count(key, period):
+    """Add one to the counter `key` (made to outlive its window) and return it; None if uncounted."""
+    cache = caches[getattr(settings, "RATELIMIT_USE_CACHE", "default")]
+    if isinstance(cache, RedisCache):
+        return _count_in_redis(cache, key, period)
+    return _count_in_cache(cache, key, period)
+
+
+def _count_in_redis(cache, key, period):
+    alias = getattr(settings, "RATELIMIT_USE_CACHE", "default")
+    try:
+        client = get_redis_connection(alias)
+        return int(_script(client)(keys=[cache.make_key(key)], args=[period + 1], client=client))
+    except (RedisError, OSError) as e:
+        log.warning("rate limit not counted, the cache is unreachable: %s", e)
+        return None
+
+
+@functools.lru_cache(maxsize=8)
+def _script(client):
+    # Loaded once per client; redis-py sends EVALSHA, and loads the script again after a Redis restart.
+    return client.register_script(COUNT_SCRIPT)
+
+
+def _count_in_cache(cache, key, period):
+    """Other caches through Django's cache API: incr alone once the window's counter exists."""
+    try:
+        return cache.incr(key)
+    except ValueError:  # the window's first request
+        pass
+    if cache.add(key, 1, period + 1):
+        return 1
+    try:
+        return cache.incr(key)  # another request began the window meanwhile
+    except ValueError:
+        return None
 
 
 class RateLimitMiddleware:
@@ -40,12 +141,11 @@ class RateLimitMiddleware:
         rate = getattr(settings, setting, "") if setting else ""
         if not rate:
             return None
-        usage = get_usage(request, group=match.view_name, key=_client_key, rate=rate, increment=True)
-        if usage is None or not usage["should_limit"]:
+        usage = hit(group=match.view_name, rate=rate, key=context.limit_key(request) or "unknown")
+        if usage is None or not usage.exceeded:
             return None
-        retry_after = max(1, int(usage["time_left"]))
         log.warning("rate limit %s reached on %s", rate, match.view_name)
-        return too_many_requests(retry_after)
+        return too_many_requests(usage.retry_after)
 
 
 def too_many_requests(retry_after, *, error="temporarily_unavailable", description=None):

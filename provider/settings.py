@@ -99,6 +99,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: gives every request its id and logs one line per answered request.
     "provider.middleware.RequestLogMiddleware",
+    # Token, introspection, revocation, userinfo, JWKS and discovery leave here: their views are called
+    # inside SIGNET_LEAN_MIDDLEWARE only (provider/lanes.py). Everything below is for the other pages.
+    "provider.lanes.LeanLaneMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -113,6 +116,15 @@ MIDDLEWARE = [
     "accounts.lockout.LockoutMiddleware",
     # Last, as django-axes requires: turns a lockout into the lockout page or JSON error.
     "axes.middleware.AxesMiddleware",
+]
+# The machine endpoints' chain: no session, CSRF, user, messages, static files, CSP or framing rules
+# (their callers are programs sending no cookies, and JSON is neither rendered nor framed).
+SIGNET_LEAN_MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "provider.ratelimit.RateLimitMiddleware",
+    # The password grant's lockout answer, whichever request object its view authenticated.
+    "accounts.lockout.LockoutMiddleware",
+    "provider.lanes.LockoutAnswerMiddleware",
 ]
 
 ROOT_URLCONF = "provider.urls"

@@ -11,7 +11,7 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-from sample_api.jws import ASYMMETRIC_ALGORITHMS
+from sample_api.tokens import ASYMMETRIC_ALGORITHMS
 
 BASE_DIR = Path(__file__).resolve().parent
 
@@ -63,7 +63,7 @@ RESOURCE_CLIENT_ID = env.str("RESOURCE_CLIENT_ID", default="")
 RESOURCE_CLIENT_SECRET = env.str("RESOURCE_CLIENT_SECRET", default="")
 RESOURCE_LOGIN_SCOPES = env.str("RESOURCE_LOGIN_SCOPES", default="openid profile email")
 
-_ASYMMETRIC = ASYMMETRIC_ALGORITHMS  # jws.py verifies these and nothing else
+_ASYMMETRIC = ASYMMETRIC_ALGORITHMS  # tokens.py refuses any other, whatever this list says
 if not RESOURCE_ALGORITHMS or not set(RESOURCE_ALGORITHMS) <= _ASYMMETRIC:
     raise ImproperlyConfigured(
         f"RESOURCE_ALGORITHMS must list asymmetric algorithms only (from {', '.join(sorted(_ASYMMETRIC))})."

@@ -1,5 +1,10 @@
 """Verification of the provider's tokens: RFC 9068 access tokens (the API) and ID tokens (the login).
 
+PyJWT does the JOSE work: it parses the compact JWS, checks the signature with the key published
+under the token's `kid` (looked up through jwks.py), and checks `iss`, `aud` and the required claims.
+This module adds what PyJWT leaves to its caller: the algorithm allow-list applied before any key
+lookup, the `typ` header, refusing `crit`, matching the key's declared `alg`, and the time claims.
+
 Pure functions of (token, key source, expectations, now): no Django, no settings, so they can be
 tested with an injected clock. Error descriptions are fixed strings: nothing from the token is
 echoed back to the caller.
@@ -8,12 +13,21 @@ echoed back to the caller.
 import base64
 import hashlib
 import hmac
+import re
 import time
 
-from . import jws
+import jwt
+
 from .jwks import UnknownKey
 
 MAX_TOKEN_LENGTH = 16 * 1024
+# Only public-key algorithms: with an HMAC one, the public key would become the shared secret.
+ASYMMETRIC_ALGORITHMS = frozenset(
+    {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+)
+# RFC 7515 7.1 and 2: three base64url segments, unpadded. PyJWT also takes padded segments;
+# refusing them leaves each token a single spelling (PyJWT refuses the other second spellings).
+_COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*")
 # RFC 9068 2.1: "at+jwt"; media types compare case-insensitively and may carry "application/".
 ACCESS_TOKEN_TYPES = {"at+jwt", "application/at+jwt"}
 ACCESS_TOKEN_CLAIMS = ["iss", "sub", "aud", "exp", "iat", "jti", "client_id"]  # RFC 9068 2.2
@@ -37,7 +51,11 @@ def _int_claim(claims, name):
 
 
 def check_times(claims, *, now, leeway):
-    """RFC 7519 4.1.4/4.1.5: reject expired and not-yet-valid tokens, allowing `leeway` seconds of skew."""
+    """RFC 7519 4.1.4/4.1.5: reject expired and not-yet-valid tokens, allowing `leeway` seconds of skew.
+
+    Done here rather than by PyJWT (whose clock is the system's): verified.py applies this same
+    rule to a token it remembers, and tests inject `now`.
+    """
     if _int_claim(claims, "exp") <= now - leeway:
         raise InvalidToken("the token has expired")
     if "nbf" in claims and _int_claim(claims, "nbf") > now + leeway:
@@ -46,60 +64,58 @@ def check_times(claims, *, now, leeway):
         raise InvalidToken("the token was issued in the future")
 
 
-def _check_claims(claims, *, issuer, audience, required):
-    """Required claims, iss and aud (RFC 7519 4.1), with the rules and messages PyJWT's decode had."""
-    for name in required:
-        # An empty aud names no audience at all: as good as missing.
-        if claims.get(name) is None or (name == "aud" and not claims["aud"]):
-            raise InvalidToken(f"the token lacks the {name} claim")
-    if claims.get("iss") != issuer:
-        raise InvalidToken("the token was issued by another issuer")
-    aud = claims.get("aud")
-    audiences = [aud] if isinstance(aud, str) else aud
-    if not isinstance(audiences, list) or not all(isinstance(a, str) for a in audiences):
-        raise InvalidToken("the token is meant for another audience")
-    if audience not in audiences:
-        raise InvalidToken("the token is meant for another audience")
-    # RFC 7519 4.1.2, 4.1.7: sub and jti, where present, are strings.
-    for name in ("sub", "jti"):
-        if name in claims and not isinstance(claims[name], str):
-            raise InvalidToken("invalid token")
-
-
 def _decode(token, *, keys, algorithms, issuer, audience, required, check_typ):
-    """Header checks, key lookup, signature, iss and aud; times are the caller's (injected clock).
+    """Header checks, key lookup, signature, iss, aud and required claims; times are the caller's.
 
-    Returns the claims and the VerificationKey whose signature they carry."""
-    if not isinstance(token, str) or len(token) > MAX_TOKEN_LENGTH:
+    Returns the header, the claims and the VerificationKey whose signature they carry."""
+    if not isinstance(token, str) or len(token) > MAX_TOKEN_LENGTH or not _COMPACT_JWS.fullmatch(token):
         raise InvalidToken("malformed token")
     try:
-        parsed = jws.parse(token)
-    except jws.MalformedJWS as e:
+        # Unverified: only to choose the key. Nothing in it is trusted until jwt.decode succeeds.
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError as e:
         raise InvalidToken("malformed token") from e
-    header = parsed.header
+    # RFC 8725 3.1: pin the algorithms, before a made-up token can cost a key lookup. This is where
+    # "none" and HS256-with-the-public-key end, whatever list the caller passed.
+    allowed = [a for a in algorithms if a in ASYMMETRIC_ALGORITHMS]
     alg = header.get("alg")
-    # RFC 8725 3.1: pin the algorithms. This is where "none" and HS256-with-the-public-key end.
-    if not isinstance(alg, str) or alg not in algorithms:
+    if not isinstance(alg, str) or alg not in allowed:
         raise InvalidToken("the token's algorithm is not accepted")
-    # RFC 7515 4.1.11: we implement no JWS extension, so one marked critical must be refused.
+    # RFC 7515 4.1.11: we implement no JWS extension, so one marked critical must be refused
+    # (PyJWT would accept "b64").
     if "crit" in header:
         raise InvalidToken("the token uses an unsupported critical extension")
     check_typ(_typ(header))
+    # The key comes from the provider's published set only: a `jwk`, `jku`, `x5u` or `x5c` header
+    # naming a key of the sender's choosing is never read.
     try:
         key = keys.signing_key(header.get("kid"))
     except UnknownKey as e:
         raise InvalidToken("the token is signed with an unknown key") from e
     if key.alg is not None and key.alg != alg:
         raise InvalidToken("the token's algorithm does not match its key")
-    if not jws.signature_verifies(parsed, alg, key.key):
-        raise InvalidToken("the token's signature does not verify")
-    # Only now is the payload worth parsing: it comes from the key's holder.
     try:
-        claims = jws.json_object(parsed.payload)
-    except jws.MalformedJWS as e:
+        claims = jwt.decode(
+            token,
+            key.key,
+            algorithms=allowed,
+            issuer=issuer,
+            audience=audience,
+            options={"require": required, "verify_exp": False, "verify_nbf": False, "verify_iat": False},
+        )
+    # InvalidKeyError: a key of another curve; TypeError: of another type (an EC key for RS256).
+    # Either way that key did not make the signature.
+    except (jwt.InvalidSignatureError, jwt.InvalidKeyError, TypeError) as e:
+        raise InvalidToken("the token's signature does not verify") from e
+    except jwt.MissingRequiredClaimError as e:  # also an empty aud, which names no audience
+        raise InvalidToken(f"the token lacks the {e.claim} claim") from e
+    except jwt.InvalidIssuerError as e:
+        raise InvalidToken("the token was issued by another issuer") from e
+    except jwt.InvalidAudienceError as e:
+        raise InvalidToken("the token is meant for another audience") from e
+    except jwt.PyJWTError as e:  # a payload that is not a JSON object, a sub or jti not a string, ...
         raise InvalidToken("invalid token") from e
-    _check_claims(claims, issuer=issuer, audience=audience, required=required)
-    return claims, key
+    return header, claims, key
 
 
 def _require_access_token_type(typ):
@@ -122,7 +138,7 @@ def access_token_verify(token, *, keys, issuer, audience, algorithms, leeway=30,
 
 def access_token_verification(token, *, keys, issuer, audience, algorithms, leeway=30, now=None):
     """access_token_verify, also naming the key that signed the token: (claims, VerificationKey)."""
-    claims, key = _decode(
+    _, claims, key = _decode(
         token,
         keys=keys,
         algorithms=algorithms,
@@ -152,7 +168,7 @@ def id_token_verify(
     token, *, keys, issuer, client_id, nonce, algorithms, access_token=None, leeway=30, now=None
 ):
     """Verify an ID token received from the token endpoint (OIDC Core 3.1.3.7); return its claims."""
-    claims, _ = _decode(
+    header, claims, _ = _decode(
         token,
         keys=keys,
         algorithms=algorithms,
@@ -169,8 +185,10 @@ def id_token_verify(
     token_nonce = claims.get("nonce")
     if not isinstance(token_nonce, str) or not hmac.compare_digest(token_nonce.encode(), nonce.encode()):
         raise InvalidToken("the ID token's nonce does not match this sign-in")
-    if access_token is not None and "at_hash" in claims:
-        header_alg = jws.parse(token).header["alg"]
-        if not hmac.compare_digest(str(claims["at_hash"]), _at_hash(access_token, header_alg)):
-            raise InvalidToken("the ID token's at_hash does not match the access token")
+    if (
+        access_token is not None
+        and "at_hash" in claims
+        and not hmac.compare_digest(str(claims["at_hash"]), _at_hash(access_token, header["alg"]))
+    ):
+        raise InvalidToken("the ID token's at_hash does not match the access token")
     return claims

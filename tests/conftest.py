@@ -60,6 +60,49 @@ def _fresh_key_cache():
     reset_cache()
 
 
+# Fixtures that give a test the database (directly or through the fixtures they use).
+DATABASE_FIXTURES = {"db", "transactional_db", "live_server", "django_db_reset_sequences"}
+
+
+@pytest.fixture(scope="session")
+def _key_pool():
+    from keys import crypto
+    from tests.keys.pool import KeyPool
+
+    return KeyPool(crypto.generate_rsa_key)
+
+
+@pytest.fixture(autouse=True)
+def _signing_keys(request, _key_pool, monkeypatch):
+    """Each test database starts with an active and a next key, as a deployment's does (the container
+    runs `manage.py keys rotate --if-due` before serving): reading the key ring never creates one.
+    tests/keys overrides this to start from an empty ring."""
+    if request.node.get_closest_marker("django_db") is None and not DATABASE_FIXTURES & set(
+        request.fixturenames
+    ):
+        return
+    request.getfixturevalue("db")
+    from keys import services
+
+    with monkeypatch.context() as patch:
+        patch.setattr("keys.crypto.generate_rsa_key", _key_pool.dealer())
+        services.key_ensure_active()
+
+
+@pytest.fixture(autouse=True)
+def maintenance_wakes(monkeypatch):
+    """Key maintenance steps that reads asked for, recorded instead of run: a thread of its own would
+    write on its own connection, outside the test's transaction. Tests run one with
+    keys.maintenance.run()."""
+    wakes = []
+
+    def record(target):
+        wakes.append(target)
+
+    monkeypatch.setattr("keys.maintenance.start_thread", record)
+    return wakes
+
+
 @pytest.fixture(autouse=True)
 def _fresh_client_cache():
     """Each test starts with no cached client: the database is reset between tests without signals."""

@@ -129,7 +129,17 @@ const provider = new Provider(config.issuer, {
   features: {
     devInteractions: { enabled: false },
     clientCredentials: { enabled: true },
-    introspection: { enabled: true },
+    // Signet's rule: a token is told to the client it was issued to, or to one of its audiences.
+    // JWT access tokens are refused here by oidc-provider itself (structured tokens are verified
+    // where they are used), so the bench introspects the peer's opaque access tokens.
+    introspection: {
+      enabled: true,
+      allowedPolicy: async (ctx, client, token) => {
+        if (token.clientId === client.clientId) return true;
+        const aud = [].concat(token.aud ?? []);
+        return aud.includes(client.clientId);
+      },
+    },
     revocation: { enabled: true },
     userinfo: { enabled: true },
     resourceIndicators: {

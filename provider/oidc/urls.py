@@ -4,7 +4,7 @@ from django.urls import path
 
 from keys.views import jwks
 
-from . import logout, views
+from . import discovery, logout, views
 from .endpoints.introspect import introspect
 from .endpoints.revoke import revoke
 from .endpoints.token import token
@@ -13,8 +13,8 @@ from .endpoints.userinfo import userinfo
 app_name = "oauth2_provider"
 
 urlpatterns = [
-    path(".well-known/openid-configuration", views.discovery, name="oidc-connect-discovery-info"),
-    path(".well-known/oauth-authorization-server", views.discovery, name="oauth-server-metadata"),
+    path(".well-known/openid-configuration", discovery.discovery, name="oidc-connect-discovery-info"),
+    path(".well-known/oauth-authorization-server", discovery.discovery, name="oauth-server-metadata"),
     path("authorize", views.AuthorizeView.as_view(), name="authorize"),
     path("token", token, name="token"),
     path("userinfo", userinfo, name="user-info"),

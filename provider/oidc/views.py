@@ -1,22 +1,17 @@
-"""Discovery, authorization (consent), userinfo and the consents account page. Thin: rules live elsewhere."""
+"""Authorization (consent), userinfo and the consents account page. Thin: rules live elsewhere."""
 
-import hashlib
-import json
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from django.conf import settings
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.contrib.auth.views import redirect_to_login
+from django.core import signing
 from django.core.exceptions import SuspiciousOperation
-from django.core.signals import setting_changed
-from django.dispatch import receiver
-from django.http import HttpResponse, HttpResponseNotModified, HttpResponseRedirect
+from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, resolve_url
-from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
-from django.views.decorators.http import require_safe
 from django.views.generic import TemplateView
 from oauth2_provider import views as dot_views
 from oauth2_provider.exceptions import FatalClientError, OAuthToolkitError
@@ -28,9 +23,7 @@ from oauthlib.oauth2.rfc6749 import errors
 from accounts.sessions import session_auth_time, session_sid
 from provider import untrusted_json
 
-from . import claims
 from .authorization import (
-    ACR_VALUES_SUPPORTED,
     BROWSER_SESSION,
     browser_session,
     consent_scopes,
@@ -43,6 +36,10 @@ from .params import request_encoding_problem
 
 # The consent form carries this field; any other POST to /authorize is an authorization request.
 CONSENT_FORM_FIELD = "signet_consent"
+# ... and, signed, the scopes its page showed: approving it approves those, not what the client may
+# have been allowed meanwhile.
+CONSENT_SHOWN_FIELD = "signet_consent_shown"
+CONSENT_SHOWN_SALT = "signet.oidc.consent-shown"
 
 # oauthlib raises these without a description; the relying party's developer deserves one.
 ERROR_DESCRIPTIONS = {
@@ -50,89 +47,6 @@ ERROR_DESCRIPTIONS = {
     "consent_required": "The user has not yet allowed this client these scopes.",
     "access_denied": "The user denied the request.",
 }
-
-
-def _url(name):
-    return settings.OIDC_ISSUER + reverse(name)
-
-
-def provider_metadata():
-    """OpenID Provider Metadata (OIDC Discovery 3) and RFC 8414: only what actually works."""
-    return {
-        "issuer": settings.OIDC_ISSUER,
-        "authorization_endpoint": _url("oauth2_provider:authorize"),
-        "token_endpoint": _url("oauth2_provider:token"),
-        "userinfo_endpoint": _url("oauth2_provider:user-info"),
-        "jwks_uri": _url("oauth2_provider:jwks-info"),
-        "end_session_endpoint": _url("oauth2_provider:rp-initiated-logout"),
-        "revocation_endpoint": _url("oauth2_provider:revoke-token"),
-        "introspection_endpoint": _url("oauth2_provider:introspect"),
-        "scopes_supported": list(settings.SIGNET_SCOPES),
-        "response_types_supported": ["code"],
-        "response_modes_supported": ["query", "fragment"],
-        # "password" only works for clients an operator registered for it (legacy, see README).
-        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials", "password"],
-        "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": ["RS256"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-        "code_challenge_methods_supported": ["S256"],
-        "prompt_values_supported": ["none", "login", "consent", "select_account"],
-        "acr_values_supported": list(ACR_VALUES_SUPPORTED),
-        "claim_types_supported": ["normal"],
-        "claims_supported": [
-            "iss",
-            "aud",
-            "exp",
-            "iat",
-            "auth_time",
-            "nonce",
-            "acr",
-            "amr",
-            "at_hash",
-            "sid",
-            *claims.SUPPORTED_CLAIMS,
-        ],
-        "claims_parameter_supported": True,
-        "request_parameter_supported": False,
-        "request_uri_parameter_supported": False,
-        "authorization_response_iss_parameter_supported": True,
-        "frontchannel_logout_supported": False,
-        "backchannel_logout_supported": False,
-    }
-
-
-@require_safe
-def discovery(request):
-    body, etag = _discovery_document()
-    if etag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
-        response = HttpResponseNotModified()
-    else:
-        response = HttpResponse(body, content_type="application/json")
-    response["ETag"] = etag
-    response["Access-Control-Allow-Origin"] = "*"
-    response["Cache-Control"] = "public, max-age=300"
-    return response
-
-
-_discovery_cache = {}
-
-
-def _discovery_document():
-    """The serialized metadata and its ETag, built once per process: it changes only with settings."""
-    cached = _discovery_cache.get(settings.OIDC_ISSUER)
-    if cached is None:
-        body = json.dumps(provider_metadata()).encode()
-        cached = (body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"')
-        _discovery_cache.clear()
-        _discovery_cache[settings.OIDC_ISSUER] = cached
-    return cached
-
-
-@receiver(setting_changed, dispatch_uid="signet_discovery_cache")
-def _forget_discovery_document(**kwargs):
-    _discovery_cache.clear()
 
 
 def readable_problem(request):
@@ -304,7 +218,9 @@ class AuthorizeView(dot_views.AuthorizationView):
                 for scope, description in settings.SIGNET_SCOPES.items()
                 if scope in wanted and scope != "openid"
             ]
+            context["consent_shown"] = signing.dumps(sorted(wanted), salt=CONSENT_SHOWN_SALT)
         context["consent_form_field"] = CONSENT_FORM_FIELD
+        context["consent_shown_field"] = CONSENT_SHOWN_FIELD
         return context
 
     # --- after the user (or their remembered consent) answered ----------------------------------
@@ -323,8 +239,15 @@ class AuthorizeView(dot_views.AuthorizationView):
             wanted = consent_scopes(
                 form.cleaned_data["scope"].split(), _json_or_none(form.cleaned_data.get("claims")), client
             )
-            consent_record(user=self.request.user, client=client, scopes=wanted)
+            consent_record(user=self.request.user, client=client, scopes=wanted & self._scopes_shown())
         return response
+
+    def _scopes_shown(self):
+        """The scopes the consent page showed: an operator may have allowed the client more since."""
+        try:
+            return set(signing.loads(self.request.POST.get(CONSENT_SHOWN_FIELD, ""), salt=CONSENT_SHOWN_SALT))
+        except (signing.BadSignature, TypeError):
+            return set()
 
     def _unregistered_target(self, form):
         """The error page when the consent form names an unknown client or an unregistered

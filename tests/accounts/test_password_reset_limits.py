@@ -75,8 +75,17 @@ def test_one_address_gets_five_links_an_hour_then_a_429(from_address, user, djan
     assert len(mailoutbox) == 4
 
 
-def test_empty_rates_turn_the_limits_off(from_address, user, settings, mailoutbox):
-    settings.SIGNET_RATELIMIT_PASSWORD_RESET = ""
+def test_an_ipv6_client_is_counted_by_its_prefix(from_address, user, mailoutbox):
+    for n in range(5):
+        ask_for_a_link(from_address(f"2001:db8:1:2::{n + 1:x}"), f"someone{n}@example.com")
+    # Another address of the same /64: the same subscriber, the same count.
+    assert ask_for_a_link(from_address("2001:db8:1:2:ffff::9"), user.email).status_code == 429
+    assert "Check your email" in ask_for_a_link(from_address("2001:db8:1:3::1"), user.email).text
+    assert len(mailoutbox) == 1
+
+
+def test_limits_turned_off_send_every_link(from_address, user, settings, mailoutbox):
+    settings.SIGNET_RATELIMIT_PASSWORD_RESET = ""  # what SIGNET_RATELIMIT_PASSWORD_RESET=off gives
     settings.SIGNET_RATELIMIT_PASSWORD_RESET_EMAIL = ""
     browser = from_address("203.0.113.9")
     for _ in range(7):

@@ -1,6 +1,5 @@
 """Fixtures for the key ring's tests: a clock that moves on command, and named setting presets."""
 
-import threading
 from datetime import timedelta
 
 import pytest
@@ -52,42 +51,20 @@ def preset(settings):
     return apply
 
 
-class _KeyPool:
-    """Real RSA keys, generated once per test session and handed out afresh to every test.
-
-    Each test sees each key at most once (kids stay unique within a test, as generation guarantees),
-    and its database is new, so reuse across tests changes nothing a test can observe. It spares
-    the suite a 50-300 ms RSA generation for nearly every key a test creates.
-    """
-
-    def __init__(self, generate):
-        self.generate = generate
-        self.keys = {}
-        self.lock = threading.Lock()
-
-    def dealer(self):
-        handed_out = {}
-
-        def generate_rsa_key(size):
-            with self.lock:
-                pool = self.keys.setdefault(size, [])
-                index = handed_out.get(size, 0)
-                handed_out[size] = index + 1
-                if index == len(pool):
-                    pool.append(self.generate(size))
-                kid, public, private = pool[index]
-            return kid, dict(public), private
-
-        return generate_rsa_key
-
-
-@pytest.fixture(scope="session")
-def _key_pool():
-    from keys import crypto
-
-    return _KeyPool(crypto.generate_rsa_key)
-
-
 @pytest.fixture(autouse=True)
 def _pooled_keys(_key_pool, monkeypatch):
     monkeypatch.setattr("keys.crypto.generate_rsa_key", _key_pool.dealer())
+
+
+@pytest.fixture(autouse=True)
+def _signing_keys():
+    """The key ring's own tests start from an empty ring (see tests/conftest.py): they make the keys
+    they need with `ring` or a service."""
+
+
+@pytest.fixture
+def ring(db):
+    """An active and a next key, as every deployment has them after `keys ensure`; returns the active."""
+    from keys import services
+
+    return services.key_ensure_active()

@@ -15,7 +15,7 @@ ROTATE = reverse_lazy("admin:keys_signingkey_rotate")
 
 @pytest.fixture
 def ring():
-    selectors.active_signing_key()
+    services.key_ensure_active()
     rotation = services.key_rotate()
     selectors.invalidate()
     return rotation

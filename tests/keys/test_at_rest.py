@@ -23,7 +23,7 @@ PRIVATE_MEMBERS = ("d", "p", "q", "dp", "dq", "qi")
 @pytest.fixture
 def ring():
     """Every state at once: active, next, retired, revoked."""
-    selectors.active_signing_key()
+    services.key_ensure_active()
     services.key_rotate()
     services.key_rotate()
     services.key_revoke(kid=SigningKey.objects.filter(state="retired").first().kid)

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from django.db import connection
 
-from keys import services
+from keys import maintenance, services
 from keys.models import KeyRingLock, SigningKey
 from tests.keys.conftest import SHORT_SCHEDULE
 
@@ -77,6 +77,23 @@ def test_twenty_workers_finding_a_rotation_due_rotate_once(preset):
     assert sum(r.rotated for r in results) == 1
     assert len({r.active.kid for r in results}) == 1  # everyone agrees on the new active key
     assert SigningKey.objects.filter(state=State.ACTIVE).count() == 1
+    assert list(SigningKey.objects.filter(state=State.RETIRED).values_list("kid", flat=True)) == [first.kid]
+
+
+def test_twenty_background_steps_finding_a_rotation_due_rotate_once(preset):
+    """Each worker of each instance that notices the schedule wakes its own step: one rotation."""
+    preset(SHORT_SCHEDULE)
+    first = services.key_ensure_active()
+    nxt = SigningKey.objects.get(state=State.NEXT)
+    due = first.activated_at + timedelta(days=1)
+
+    results, errors = run_concurrently(lambda: maintenance.run(now=due))
+
+    assert errors == [] and None not in results  # no step failed, none gave up on the lock
+    assert sum(r.rotated for r in results) == 1
+    assert {r.active.kid for r in results} == {nxt.kid}
+    assert SigningKey.objects.get(state=State.ACTIVE).kid == nxt.kid
+    assert SigningKey.objects.filter(state=State.NEXT).count() == 1
     assert list(SigningKey.objects.filter(state=State.RETIRED).values_list("kid", flat=True)) == [first.kid]
 
 

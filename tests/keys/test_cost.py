@@ -33,6 +33,7 @@ def claims():
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("ring")
 def test_signing_and_verifying_many_tokens_decrypts_and_parses_once(counted, preset):
     preset(RELOAD_EVERY_CALL)  # even when every call re-checks the ring's version
     tokens = [jwt.sign(claims()) for _ in range(50)]
@@ -42,6 +43,7 @@ def test_signing_and_verifying_many_tokens_decrypts_and_parses_once(counted, pre
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("ring")
 def test_a_rotation_costs_one_decryption_of_the_new_key_only(counted, preset):
     preset(RELOAD_EVERY_CALL)
     old_token = jwt.sign(claims())
@@ -55,6 +57,7 @@ def test_a_rotation_costs_one_decryption_of_the_new_key_only(counted, preset):
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("ring")
 def test_over_http_tokens_and_jwks_never_decrypt_per_request(counted, issuer, browser, user, rp_client):
     service, secret = client_create(
         name="Service", client_type="confidential", grant="client-credentials", audiences=[API]

@@ -11,7 +11,7 @@ from jwcrypto.common import base64url_decode, base64url_encode
 
 from keys import jwt, selectors, services
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("ring")]
 
 
 def claims():

@@ -8,6 +8,7 @@ import jwt
 import pytest
 import requests
 
+from keys import maintenance
 from keys.models import SigningKey
 from tests.conftest import POST_LOGOUT_URI
 from tests.keys.conftest import RELOAD_EVERY_CALL, SHORT_SCHEDULE
@@ -24,7 +25,7 @@ from tests.keys.http import (
 )
 from tests.support.browser import pkce_pair, query
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("ring")]
 
 
 def test_a_rotation_goes_unnoticed_by_relying_parties_and_resource_servers(issuer, browser, user, rp_client):
@@ -144,7 +145,9 @@ def test_introspection_reports_a_revoked_keys_token_inactive(issuer, browser, us
     assert introspect() == {"active": False}
 
 
-def test_scheduled_rotation_happens_on_its_own_with_no_cron(issuer, browser, user, rp_client, clock, preset):
+def test_scheduled_rotation_happens_in_the_background_with_no_cron(
+    issuer, browser, user, rp_client, clock, preset, maintenance_wakes
+):
     preset(RELOAD_EVERY_CALL, SHORT_SCHEDULE)  # rotate daily, pre-publish for an hour
     client, _secret = rp_client
     before = sign_in(issuer, browser, user, rp_client)
@@ -154,7 +157,13 @@ def test_scheduled_rotation_happens_on_its_own_with_no_cron(issuer, browser, use
 
     clock.advance(hours=23, minutes=59)
     assert kid_of(sign_in(issuer, browser, user, rp_client)["access_token"]) == old_kid
+    assert maintenance_wakes == []
     clock.advance(minutes=1)
+    # Due: the request signs with the current key and leaves the rotation to the background step.
+    assert kid_of(sign_in(issuer, browser, user, rp_client)["access_token"]) == old_kid
+    assert SigningKey.objects.get(kid=old_kid).state == "active"
+    assert maintenance_wakes
+    maintenance.run()  # what the woken thread does
     after = sign_in(issuer, browser, user, rp_client)
     assert kid_of(after["access_token"]) == next_kid and kid_of(after["id_token"]) == next_kid
     assert {old_kid, next_kid} <= kids(issuer)

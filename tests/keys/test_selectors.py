@@ -1,25 +1,41 @@
-"""keys/selectors.py: the per-process key cache, its reloads, the lazy schedule and kid lookups."""
+"""keys/selectors.py: the per-process key cache, its reloads, kid lookups, and reads that never
+write but leave the schedule's work to keys.maintenance."""
+
+import re
 
 import pytest
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection
+from django.test.utils import CaptureQueriesContext
 
-from keys import crypto, selectors, services
+from keys import crypto, maintenance, selectors, services
 from keys.models import SigningKey
+from provider.audit.models import AuditEvent
 from tests.keys.conftest import RELOAD_EVERY_CALL, RELOAD_NEVER, SHORT_SCHEDULE
 
 pytestmark = pytest.mark.django_db
 State = SigningKey.State
+WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE|SAVEPOINT)\b|\bFOR UPDATE\b", re.IGNORECASE)
 
 
 def warm():
-    """Create the keys and settle the cache. The first call runs maintenance inside the test's
-    transaction, which makes the next call re-check the version (see keyring())."""
-    selectors.active_signing_key()
+    """Create the keys and settle the cache."""
+    services.key_ensure_active()
     return selectors.active_signing_key()
 
 
-def test_first_use_creates_the_keys_lazily():
-    assert not SigningKey.objects.exists()
+def writes(queries):
+    return [q["sql"] for q in queries if WRITE.search(q["sql"])]
+
+
+def test_reading_an_empty_ring_creates_nothing_and_wakes_maintenance(maintenance_wakes):
+    with CaptureQueriesContext(connection) as queries, pytest.raises(selectors.NoActiveKey):
+        selectors.active_signing_key()
+    assert writes(queries.captured_queries) == []
+    assert not SigningKey.objects.exists() and not AuditEvent.objects.exists()
+    assert selectors.published_keys() == []
+    assert maintenance_wakes  # the background step was asked for...
+
+    maintenance.run()  # ...and, run, makes the keys
     key = selectors.active_signing_key()
     assert SigningKey.objects.get(state=State.ACTIVE).kid == key.kid
     assert SigningKey.objects.filter(state=State.NEXT).count() == 1
@@ -36,7 +52,7 @@ def test_within_the_reload_interval_the_cache_answers_without_queries(preset, dj
 
 def test_after_the_interval_one_query_checks_the_version(preset, django_assert_num_queries):
     preset(RELOAD_EVERY_CALL)
-    selectors.active_signing_key()
+    warm()
     with django_assert_num_queries(1):  # SELECT version: unchanged, so nothing else is read
         selectors.active_signing_key()
 
@@ -52,7 +68,7 @@ def test_a_rotation_elsewhere_is_seen_at_the_next_check(preset, settings):
 
 def test_invalidate_makes_this_process_see_its_own_change(preset):
     preset(RELOAD_NEVER)
-    selectors.active_signing_key()
+    warm()
     rotation = services.key_rotate()
     selectors.invalidate()
     assert selectors.active_signing_key().kid == rotation.active.kid
@@ -60,7 +76,7 @@ def test_invalidate_makes_this_process_see_its_own_change(preset):
 
 def test_a_reload_keeps_material_already_decrypted(preset):
     preset(RELOAD_EVERY_CALL)
-    signer = selectors.active_signing_key().signer
+    signer = warm().signer
     old_kid = selectors.active_signing_key().kid
     services.key_rotate()
     retired = selectors.key_by_kid(old_kid)
@@ -69,7 +85,7 @@ def test_a_reload_keeps_material_already_decrypted(preset):
 
 
 def test_published_keys_lists_active_next_and_retired_but_not_revoked():
-    selectors.active_signing_key()
+    services.key_ensure_active()
     first = services.key_rotate()
     second = services.key_rotate()
     services.key_revoke(kid=first.retired.kid)
@@ -82,7 +98,7 @@ def test_published_keys_lists_active_next_and_retired_but_not_revoked():
 
 def test_a_retired_key_leaves_the_jwks_when_its_retention_ends(clock, preset):
     preset(RELOAD_NEVER)  # even before any purge runs
-    selectors.active_signing_key()
+    services.key_ensure_active()
     retired = services.key_rotate().retired
     selectors.invalidate()
     retired.refresh_from_db()
@@ -94,23 +110,34 @@ def test_a_retired_key_leaves_the_jwks_when_its_retention_ends(clock, preset):
     assert selectors.key_by_kid(retired.kid) is None
 
 
-def test_the_lazy_schedule_rotates_when_due(clock, preset):
+def test_a_due_rotation_is_left_to_the_background_step(clock, preset, maintenance_wakes):
     preset(RELOAD_EVERY_CALL, SHORT_SCHEDULE)
-    first = selectors.active_signing_key()
+    first = warm()
     nxt = SigningKey.objects.get(state=State.NEXT)
     clock.advance(hours=23)
     assert selectors.active_signing_key().kid == first.kid
+    assert maintenance_wakes == []  # not due: nobody is asked
     clock.advance(hours=1)
+    with CaptureQueriesContext(connection) as queries:
+        assert selectors.active_signing_key().kid == first.kid  # due, but a read only asks
+    assert writes(queries.captured_queries) == []
+    assert SigningKey.objects.get(kid=first.kid).state == State.ACTIVE
+    assert len(maintenance_wakes) == 1
+
+    assert maintenance.run().rotated
     assert selectors.active_signing_key().kid == nxt.kid
     assert SigningKey.objects.get(kid=first.kid).state == State.RETIRED
 
 
-def test_the_lazy_schedule_purges(clock, preset):
+def test_expired_retired_keys_are_purged_by_the_background_step(clock, preset, maintenance_wakes):
     preset(RELOAD_EVERY_CALL)
-    selectors.active_signing_key()
+    warm()
     retired = services.key_rotate().retired
     clock.advance(seconds=services.retention_seconds() + 1)
-    selectors.published_keys()
+    assert retired.kid not in {k.kid for k in selectors.published_keys()}
+    assert SigningKey.objects.filter(kid=retired.kid).exists()  # a read deletes nothing
+    assert maintenance_wakes
+    maintenance.run()
     assert not SigningKey.objects.filter(kid=retired.kid).exists()
 
 
@@ -131,38 +158,24 @@ def test_a_kid_that_is_not_a_string_finds_nothing(kid):
 
 
 def test_a_revoked_key_is_not_found():
-    key = selectors.active_signing_key()
+    key = warm()
     services.key_revoke(kid=key.kid)
     selectors.invalidate()
     assert selectors.key_by_kid(key.kid) is None
     assert selectors.active_signing_key().kid != key.kid
 
 
-class Rollback(Exception):
-    pass
-
-
-def test_keys_created_in_a_rolled_back_transaction_are_not_trusted(preset):
-    # Lazy maintenance inside a caller's transaction: if that rolls back, so do the new keys, and
-    # the cache must not keep signing with a key that no longer exists (even with a long interval).
-    preset(RELOAD_NEVER)
-    with pytest.raises(Rollback), transaction.atomic():
-        vanished = selectors.active_signing_key().kid
-        raise Rollback
-    assert not SigningKey.objects.filter(kid=vanished).exists()
-    key = selectors.active_signing_key()
-    assert key.kid != vanished and SigningKey.objects.filter(kid=key.kid, state=State.ACTIVE).exists()
-
-
 def test_jwks_document_holds_public_members_only():
-    selectors.active_signing_key()
+    services.key_ensure_active()
     services.key_rotate()
     selectors.invalidate()
     for jwk in selectors.jwks_document()["keys"]:
         assert set(jwk) == set(crypto.PUBLIC_MEMBERS)
 
 
-def test_a_failing_scheduled_rotation_keeps_the_current_keys_serving(clock, preset, monkeypatch, caplog):
+def test_a_failing_background_step_keeps_the_current_keys_serving(
+    clock, preset, monkeypatch, caplog, maintenance_wakes
+):
     preset(RELOAD_EVERY_CALL, SHORT_SCHEDULE)
     current = warm().kid
     clock.advance(days=2)  # a rotation is due...
@@ -173,15 +186,20 @@ def test_a_failing_scheduled_rotation_keeps_the_current_keys_serving(clock, pres
     working = services.key_maintain
     monkeypatch.setattr(services, "key_maintain", unavailable)
     assert selectors.active_signing_key().kid == current
+    assert maintenance.run() is None
     assert "maintenance failed" in caplog.text
+    assert selectors.active_signing_key().kid == current
+    # Reads do not ask again at once (one failure, one log line per RETRY_AFTER_FAILURE_SECONDS)...
+    wakes = len(maintenance_wakes)
+    selectors.active_signing_key()
+    assert len(maintenance_wakes) == wakes
+    # ...and the next step that runs does the rotation.
     monkeypatch.setattr(services, "key_maintain", working)
-    assert selectors.active_signing_key().kid != current  # and it happens at the next check
+    assert maintenance.run().rotated
+    assert selectors.active_signing_key().kid != current
 
 
-def test_with_no_key_at_all_a_failing_maintenance_is_an_error(monkeypatch):
-    def unavailable(**kwargs):
-        raise DatabaseError("the database is read-only")
-
-    monkeypatch.setattr(services, "key_maintain", unavailable)
-    with pytest.raises(DatabaseError):
+def test_with_no_key_at_all_signing_is_a_clear_error(maintenance_wakes):
+    with pytest.raises(selectors.NoActiveKey, match="no usable active signing key"):
         selectors.active_signing_key()
+    assert not SigningKey.objects.exists()

@@ -12,16 +12,21 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import jwt
 import pytest
 import requests
 from django.db import connection
+from django.db.models import F
+from django.utils import timezone
 
-from keys import selectors, services
-from keys.models import SigningKey
+from keys import maintenance, selectors, services
+from keys.models import KeyRingLock, SigningKey
+from provider.audit.models import AuditEvent
 from provider.oidc.services import client_create
+from tests.keys.conftest import SHORT_SCHEDULE
 from tests.keys.http import API, keys_command
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -30,6 +35,8 @@ RELOAD_SECONDS = 1
 DEADLINE_SECONDS = RELOAD_SECONDS + 20  # a loaded CI machine, not the claim itself
 STARTUP_SECONDS = 90  # gunicorn importing Django twice on a busy 2-core machine
 CONSECUTIVE = 10  # answers in a row carrying the new kid: every worker has switched
+PROCESSES = 4  # operators' commands started at the same moment
+real_start_thread = maintenance.start_thread  # tests/conftest.py records wakes instead, per test
 
 
 def free_port():
@@ -52,6 +59,8 @@ def other_environment(**extra):
         "DATABASE_CONN_MAX_AGE": "0",
         "SIGNET_KEY_RELOAD_SECONDS": str(RELOAD_SECONDS),
         "SIGNET_READ_DOT_ENV": "false",
+        # The rotation schedule of SHORT_SCHEDULE, which the due-rotation tests give this process too.
+        **{name: str(value) for name, value in SHORT_SCHEDULE.items()},
         **extra,
     }
 
@@ -183,3 +192,72 @@ def test_a_revocation_in_one_process_is_honoured_by_the_other(other_instance, se
         lambda: all(signing_kid(other_instance, service) != first for _ in range(CONSECUTIVE)),
         "the other instance kept signing with a revoked key",
     )
+
+
+def make_rotation_due():
+    """Age the ring by two days, as if it had been running that long; every process reloads it."""
+    long_ago = timezone.now() - timedelta(days=2)
+    SigningKey.objects.filter(state="active").update(created_at=long_ago, activated_at=long_ago)
+    SigningKey.objects.filter(state="next").update(created_at=long_ago)
+    KeyRingLock.objects.filter(pk=1).update(version=F("version") + 1)
+
+
+def assert_rotated_once(first, nxt):
+    assert SigningKey.objects.get(state="active").kid == nxt
+    assert list(SigningKey.objects.filter(state="retired").values_list("kid", flat=True)) == [first]
+    assert SigningKey.objects.filter(state="next").count() == 1
+    assert AuditEvent.objects.filter(event="key.rotated").count() == 1
+
+
+def test_instances_finding_a_rotation_due_rotate_once_in_the_background(
+    other_instance, service, live_server, settings, monkeypatch
+):
+    """Two gunicorn workers and this process notice the due rotation in requests; their background
+    steps race for the ring lock; one rotates, and every one of them then signs with the new key."""
+    threads = []
+
+    def start(target):
+        threads.append(real_start_thread(target))
+        return threads[-1]
+
+    monkeypatch.setattr(maintenance, "start_thread", start)
+    for name, value in SHORT_SCHEDULE.items():
+        setattr(settings, name, value)
+    settings.SIGNET_KEY_RELOAD_SECONDS = RELOAD_SECONDS
+    first = services.key_ensure_active().kid
+    nxt = SigningKey.objects.get(state="next").kid
+    assert signing_kid(other_instance, service) == first
+    assert signing_kid(live_server.url, service) == first
+
+    make_rotation_due()
+    poll(lambda: switched(other_instance, service, nxt), "the other instance never rotated")
+    poll(lambda: switched(live_server.url, service, nxt), "this process never signed with the new key")
+    for thread in threads:
+        thread.join(timeout=60)
+    assert_rotated_once(first, nxt)
+
+
+def test_keys_rotate_if_due_in_several_processes_at_once_rotates_once():
+    """Cron on every instance, or several containers starting together: one rotation."""
+    first = services.key_ensure_active().kid
+    nxt = SigningKey.objects.get(state="next").kid
+    make_rotation_due()
+    processes = [
+        subprocess.Popen(  # noqa: S603 - fixed arguments
+            [sys.executable, "manage.py", "keys", "rotate", "--if-due", "--json"],
+            cwd=ROOT,
+            env=other_environment(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(PROCESSES)
+    ]
+    answers = []
+    for process in processes:
+        out, err = process.communicate(timeout=120)
+        assert process.returncode == 0, err[-2000:]
+        answers.append(json.loads(out))
+    assert sum(a["rotated"] for a in answers) == 1
+    assert {a["active"] for a in answers} == {nxt}
+    assert_rotated_once(first, nxt)

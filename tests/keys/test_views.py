@@ -5,11 +5,10 @@ import pytest
 from keys import selectors, services
 from tests.keys.conftest import SHORT_SCHEDULE
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("ring")]
 
 
 def test_jwks_lists_every_published_key_with_public_members_only(client):
-    selectors.active_signing_key()
     rotation = services.key_rotate()
     selectors.invalidate()
     response = client.get("/jwks")

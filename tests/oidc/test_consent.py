@@ -162,3 +162,19 @@ def test_deny_with_an_edited_form_shows_the_error_page_instead_of_redirecting(fl
     # Allow refuses the same form too, and nothing was remembered.
     assert flow.browser.submit(page, edited, button="allow").status_code == 400
     assert is_consent_page(flow.authorize())
+
+
+def test_an_approval_covers_what_its_page_showed_not_what_the_client_was_allowed_meanwhile(narrow_flow, user):
+    """Issue 14, finding 3: the operator allows `email` while the page (without it) is open; Allow
+    approves what the page showed, so the email asked for by name is still not released."""
+    wanted = claims_param({"userinfo": {"email": None}, "id_token": {"email": None}})
+    page = narrow_flow.log_in(narrow_flow.authorize(claims=wanted))
+    assert is_consent_page(page) and "See your email address" not in page.text
+    narrow_flow.client.allowed_scopes = "openid email"
+    narrow_flow.client.save(update_fields=["allowed_scopes", "updated"])
+
+    tokens = narrow_flow.exchange(narrow_flow.at_relying_party(narrow_flow.allow(page))["code"]).json()
+
+    assert narrow_flow.userinfo(tokens["access_token"]).json() == {"sub": str(user.pk)}
+    assert "email" not in narrow_flow.id_token_claims(tokens["id_token"])
+    assert "See your email address" in narrow_flow.authorize(claims=wanted).text  # asked, not assumed

@@ -12,6 +12,11 @@ from provider.oidc.models import Client
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _signing_keys():
+    """An empty key ring, as on a first `./dev run`: demo makes the keys (tests/conftest.py)."""
+
+
 def run_demo(path):
     out = io.StringIO()
     call_command("demo", "--credentials-file", str(path), stdout=out)
@@ -33,6 +38,7 @@ def test_demo_creates_key_user_and_client_once_and_reuses_them(settings, tmp_pat
     assert client.client_type == "confidential"
     assert check_password(stored["client_secret"], client.client_secret)
     assert SigningKey.objects.filter(state="active").count() == 1
+    assert SigningKey.objects.filter(state="next").count() == 1
 
 
 def test_demo_refuses_without_debug(settings, tmp_path):

@@ -32,6 +32,11 @@ def run(command, *args, stdin=""):
     return out.getvalue()
 
 
+@pytest.fixture(autouse=True)
+def _signing_keys():
+    """An empty key ring (tests/conftest.py provisions one): `keys ensure` makes the dash key active."""
+
+
 @pytest.fixture(scope="module")
 def dash_key():
     """A real RSA key whose thumbprint begins with '-': searched for, so the outcome never varies.

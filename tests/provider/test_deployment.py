@@ -1,7 +1,7 @@
 """Deployment as docker-compose describes it, tested without Docker (which these machines lack).
 
 The compose file must parse and point at files and variables that exist; the provider container's
-start command (docker-entrypoint.sh: migrate, collectstatic, keys ensure, gunicorn) runs here with
+start command (docker-entrypoint.sh: migrate, collectstatic, keys rotate --if-due, gunicorn) runs here with
 the compose environment against a PostgreSQL server of our own, which the last test stops and
 restarts to see /readyz turn 503 and recover without a restart of the provider.
 """

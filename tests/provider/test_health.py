@@ -27,6 +27,20 @@ def test_readyz_checks_database_cache_and_key(client):
     assert "no-store" in response["Cache-Control"]
 
 
+def test_readyz_is_503_without_an_active_key_and_creates_none(client, maintenance_wakes):
+    from keys.models import SigningKey
+    from keys.selectors import reset_cache
+
+    SigningKey.objects.all().delete()
+    reset_cache()
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["signing_key"] == "missing"
+    # A probe is a request: it asks the background step for a key and makes none itself.
+    assert not SigningKey.objects.exists()
+    assert maintenance_wakes
+
+
 def test_readyz_is_503_with_the_reason_when_the_database_fails(client, monkeypatch):
     class Broken:
         def __enter__(self):

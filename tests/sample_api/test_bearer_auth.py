@@ -3,6 +3,7 @@
 Every rejection answers as RFC 6750 says: 401 with `WWW-Authenticate: Bearer error="invalid_token"`.
 """
 
+import base64
 import secrets
 import time
 
@@ -248,3 +249,13 @@ def test_garbage_is_rejected_without_a_server_error(issuer, shared_api):
     for garbage in ["abc", "a.b.c", "eyJhbGciOiJSUzI1NiJ9.e30.", "a." * 3000, "..", "é.é.é"]:
         response = shared_api.get("/hello/", headers={"Authorization": f"Bearer {garbage}".encode()})
         assert response.status_code in (400, 401), (garbage[:20], response.status_code)
+
+
+def test_deeply_nested_json_is_an_invalid_token_not_a_server_error(issuer, shared_api):
+    # Past Python's recursion limit (about 1,000 levels), within gunicorn's 8 KB header field.
+    for nested in [b"[" * 2500 + b"]" * 2500, b'{"":' * 1100 + b"1" + b"}" * 1100]:
+        header = base64.urlsafe_b64encode(nested).rstrip(b"=").decode()
+
+        response = shared_api.get("/hello/", f"{header}.e30.c2ln")
+
+        assert_invalid_token(response)

@@ -50,7 +50,8 @@ class Command(OperatorCommand):
         self.emit([_row(k) for k in keys], "\n".join(lines) or "no keys")
 
     def do_rotate(self, if_due=False, **options):
-        # --if-due is the lazy schedule run by hand: ensure keys exist, rotate if due, purge.
+        # --if-due is the maintenance step (keys.maintenance) run by hand, at container start or from
+        # cron: ensure keys exist, rotate if due, purge.
         result = services.key_maintain() if if_due else services.key_rotate()
         invalidate()
         if not result.rotated:

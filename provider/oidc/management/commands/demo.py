@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.services import user_create
-from keys.selectors import active_signing_key
+from keys.services import key_maintain
 
 from ...models import Client
 from ...services import client_create
@@ -33,7 +33,8 @@ class Command(BaseCommand):
         if not settings.DEBUG:
             raise CommandError("demo creates well-known credentials and runs only with DEBUG=true")
         stored = _load(credentials_file)
-        key = active_signing_key()
+        # What the container does at start (`keys rotate --if-due`): reads never create keys.
+        key = key_maintain().active
 
         User = get_user_model()
         if not User.objects.filter(email__iexact=DEMO_EMAIL).exists() or "password" not in stored:

@@ -1,0 +1,91 @@
+"""Discovery: OpenID Provider Metadata (OIDC Discovery 3) and RFC 8414, served from prepared bytes."""
+
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.urls import reverse
+from django.views.decorators.http import require_safe
+
+from provider import prepared
+
+from . import claims
+from .authorization import ACR_VALUES_SUPPORTED
+
+# Relying parties re-read it rarely; it changes only with the settings, i.e. with a deployment.
+CACHE_CONTROL = "public, max-age=300"
+
+
+def _url(name):
+    return settings.OIDC_ISSUER + reverse(name)
+
+
+def provider_metadata():
+    """OpenID Provider Metadata (OIDC Discovery 3) and RFC 8414: only what actually works."""
+    return {
+        "issuer": settings.OIDC_ISSUER,
+        "authorization_endpoint": _url("oauth2_provider:authorize"),
+        "token_endpoint": _url("oauth2_provider:token"),
+        "userinfo_endpoint": _url("oauth2_provider:user-info"),
+        "jwks_uri": _url("oauth2_provider:jwks-info"),
+        "end_session_endpoint": _url("oauth2_provider:rp-initiated-logout"),
+        "revocation_endpoint": _url("oauth2_provider:revoke-token"),
+        "introspection_endpoint": _url("oauth2_provider:introspect"),
+        "scopes_supported": list(settings.SIGNET_SCOPES),
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query", "fragment"],
+        # "password" only works for clients an operator registered for it (legacy, see README).
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials", "password"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "code_challenge_methods_supported": ["S256"],
+        "prompt_values_supported": ["none", "login", "consent", "select_account"],
+        "acr_values_supported": list(ACR_VALUES_SUPPORTED),
+        "claim_types_supported": ["normal"],
+        "claims_supported": [
+            "iss",
+            "aud",
+            "exp",
+            "iat",
+            "auth_time",
+            "nonce",
+            "acr",
+            "amr",
+            "at_hash",
+            "sid",
+            *claims.SUPPORTED_CLAIMS,
+        ],
+        "claims_parameter_supported": True,
+        "request_parameter_supported": False,
+        "request_uri_parameter_supported": False,
+        "authorization_response_iss_parameter_supported": True,
+        "frontchannel_logout_supported": False,
+        "backchannel_logout_supported": False,
+    }
+
+
+# The document as served by this process, built on first use after start-up or a settings change.
+_prepared = None
+
+
+def prepared_metadata():
+    global _prepared
+    current = _prepared
+    if current is None or current.source["issuer"] != settings.OIDC_ISSUER:
+        current = _prepared = prepared.prepare(provider_metadata())
+    return current
+
+
+@receiver(setting_changed, dispatch_uid="signet_prepared_discovery")
+def _forget_prepared_metadata(**kwargs):
+    global _prepared
+    _prepared = None
+
+
+@require_safe
+def discovery(request):
+    return prepared.respond(
+        request, prepared_metadata(), content_type="application/json", cache_control=CACHE_CONTROL
+    )
