@@ -191,8 +191,8 @@ class LoginLockoutHandler(AxesDatabaseHandler):
 class LockoutMiddleware:
     """Gives a password-grant sign-in refused by a lock the same 429 and message as the login page.
 
-    DOT authenticates a request object of its own, so django-axes' middleware (right after this one
-    in MIDDLEWARE) never sees that lock; the login pages it does see are left to it. The attempt that
+    The password grant authenticates a copy of its request, so django-axes' middleware never sees that
+    lock; the login pages it does see are left to it. The attempt that
     reaches a limit had its password checked: it keeps its invalid_grant, the next ones get the 429.
     """
 

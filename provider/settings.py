@@ -387,6 +387,10 @@ OAUTH2_PROVIDER = {
     "SCOPES_BACKEND_CLASS": "provider.oidc.scopes.ClientScopes",
     "DEFAULT_SCOPES": ["openid"],
     "AUTHORIZATION_CODE_EXPIRE_SECONDS": SIGNET_AUTHORIZATION_CODE_LIFETIME,
+    # Signet's refresh grant rotates and detects reuse itself (provider/oidc/grants/refresh_token.py);
+    # these say so to DOT's RFC 9700 system checks, which read them.
+    "ROTATE_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
     "PKCE_REQUIRED": "provider.oidc.policy.pkce_required",
     "OIDC_RESPONSE_TYPES_SUPPORTED": ["code"],
     "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],

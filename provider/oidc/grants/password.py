@@ -5,6 +5,8 @@ password is checked through Django's authenticate() with the real request, so th
 (django-axes) count these attempts as they count the login page's.
 """
 
+import copy
+
 from django.conf import settings
 from django.contrib.auth import authenticate
 
@@ -28,7 +30,10 @@ def issue(ctx):
     )
     resources = allowed_resources(ctx)
     try:
-        user = authenticate(ctx.http, username=username, password=password)
+        # A copy: django-axes marks the request a lock applies to, and the token endpoint's answer to
+        # the attempt that reaches a limit stays invalid_grant (its password was checked); the next
+        # attempts are refused before any check and answered 429 (accounts.lockout).
+        user = authenticate(copy.copy(ctx.http), username=username, password=password)
     except ValueError:
         user = None  # a NUL in the username: PostgreSQL refuses the lookup; no account has one
     valid = user is not None and user.is_active
