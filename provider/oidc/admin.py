@@ -1,7 +1,8 @@
-"""Clients, tokens, authorization codes and remembered consents in the admin.
+"""Clients, grants, authorization codes and remembered consents in the admin.
 
 DOT registers its own admin classes when it loads; Signet replaces them here so every change an
 operator makes is audited, a client secret is shown exactly once, and nothing shows a usable token.
+Access and ID tokens are not stored; refresh tokens are shown through the grant they belong to.
 """
 
 from django import forms

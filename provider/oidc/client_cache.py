@@ -1,11 +1,11 @@
-"""Clients by client_id (or primary key), kept in each worker for SIGNET_CLIENT_CACHE_SECONDS.
+"""Clients by client_id, kept in each worker for SIGNET_CLIENT_CACHE_SECONDS.
 
-Every token, introspection and revocation request starts by loading its client, and every bearer
-token names one (userinfo): one SELECT or join whose
-ORM cost (about 0.8 ms of CPU on the benchmark machine) was a fifth of a client_credentials
-request. Clients change rarely. A change saved in this process is seen at once (post_save and
-post_delete, and again when the change commits); one saved in another worker or instance within
-the cache lifetime. 0 turns it off.
+Every token, introspection and revocation request starts by authenticating its client: one SELECT
+whose ORM cost was a fifth of a client_credentials request (bench/README.md). Introspection and
+userinfo read a token's client with its grant instead, so a disabled client shows there at once.
+Clients change rarely. A change saved in this process is seen at once (post_save and post_delete,
+and again when the change commits); one saved in another worker or instance within the cache
+lifetime. 0 turns it off.
 
 Unknown client_ids are not remembered, so made-up ids cannot fill the memory; the cache holds at
 most MAX_ENTRIES clients and starts over when full.
@@ -25,18 +25,13 @@ from .models import Client
 MAX_ENTRIES = 4096
 
 _lock = threading.Lock()
-_entries = {}  # ("client_id", value) or ("pk", value) -> (monotonic deadline, Client)
+_entries = {}  # ("client_id", value) -> (monotonic deadline, Client)
 _generation = 0  # bumped by clear(): a row read before a clear is not kept after it
 
 
 def client_get(client_id):
     """The Client with this client_id (active or not), or None; a copy the caller may change."""
     return _cached("client_id", client_id)
-
-
-def client_by_pk(pk):
-    """The Client with this primary key (an access token's application_id), or None; a copy."""
-    return _cached("pk", pk)
 
 
 def _cached(field, value):

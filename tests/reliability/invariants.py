@@ -16,43 +16,33 @@ def main():
     import django
 
     django.setup()
-    from django.db.models import Count, F
+    from django.db.models import Count, Exists, OuterRef
     from django.utils import timezone
-    from oauth2_provider.models import get_access_token_model, get_refresh_token_model
-    from oauth2_provider.settings import oauth2_settings
+    from oauth2_provider.models import get_refresh_token_model
 
     from keys.models import SigningKey
+    from provider.oidc.models import TokenFamily
 
     RefreshToken = get_refresh_token_model()
-    AccessToken = get_access_token_model()
     spec = json.load(sys.stdin)
     now = timezone.now()
-    idle = timezone.timedelta(seconds=oauth2_settings.REFRESH_TOKEN_EXPIRE_SECONDS or 0)
 
-    live = RefreshToken.objects.filter(
-        revoked__isnull=True, access_token__isnull=False, access_token__expires__gt=now - idle
-    )
+    live = RefreshToken.objects.filter(revoked__isnull=True)
     forked = (
         live.exclude(token_family__isnull=True).values("token_family").annotate(n=Count("id")).filter(n__gt=1)
     )
 
     received = set(spec["refresh_tokens_sha256"])
     rows = {}
-    for rt in RefreshToken.objects.filter(token_checksum__in=received).select_related("access_token"):
+    for rt in RefreshToken.objects.filter(token_checksum__in=received):
         # (checksum, revoked) is unique, so a checksum may have a revoked and a live row: keep the worst.
-        if rt.revoked is not None:
-            state = "revoked"
-        elif rt.access_token is None:
-            state = "orphan"
-        elif rt.access_token.expires + idle <= now:
-            state = "expired"
-        else:
-            state = "valid"
-        rows.setdefault(rt.token_checksum, set()).add(state)
+        rows.setdefault(rt.token_checksum, set()).add("revoked" if rt.revoked is not None else "valid")
     states = Counter()
     for states_of_one in rows.values():
         states[sorted(states_of_one)[0] if len(states_of_one) == 1 else "+".join(sorted(states_of_one))] += 1
 
+    grant_of = TokenFamily.objects.filter(family=OuterRef("token_family"))
+    live_token_of = live.filter(token_family=OuterRef("family"))
     report = {
         "active_keys": SigningKey.objects.filter(state="active").count(),
         "next_keys": SigningKey.objects.filter(state="next").count(),
@@ -60,16 +50,17 @@ def main():
         "received": len(received),
         "lost": len(received - set(rows)),
         "received_states": dict(states),
-        # A refresh token neither revoked nor holding an access token: a rotation written halfway.
-        "orphans": RefreshToken.objects.filter(revoked__isnull=True, access_token__isnull=True).count(),
-        # An access token minted from a refresh token that is still unrevoked: rotation not completed.
-        "half_rotations": AccessToken.objects.filter(
-            source_refresh_token__isnull=False, source_refresh_token__revoked__isnull=True
-        )
-        .exclude(source_refresh_token__access_token=F("pk"))
+        # A live refresh token without a live grant: a grant written halfway, or ended halfway.
+        "orphans": live.annotate(granted=Exists(grant_of.filter(revoked_at__isnull=True)))
+        .filter(granted=False)
+        .count(),
+        # A live grant without a live refresh token: a rotation that revoked one and stored no other.
+        "half_rotations": TokenFamily.objects.filter(revoked_at__isnull=True, expires_at__gt=now)
+        .annotate(current=Exists(live_token_of))
+        .filter(current=False)
         .count(),
         "refresh_tokens": RefreshToken.objects.count(),
-        "access_tokens": AccessToken.objects.count(),
+        "grants": TokenFamily.objects.count(),
     }
     # Log lines share stdout: the result is the line that starts with RESULT.
     print("RESULT", json.dumps(report))

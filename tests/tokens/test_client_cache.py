@@ -75,15 +75,6 @@ def test_unknown_client_ids_are_not_remembered(db, clock, django_assert_num_quer
     assert client_cache._entries == {}
 
 
-def test_clients_by_primary_key_are_kept_and_forgotten_alike(client, clock, django_assert_num_queries):
-    with django_assert_num_queries(1):
-        assert client_cache.client_by_pk(client.pk).client_id == client.client_id
-        assert client_cache.client_by_pk(client.pk).client_id == client.client_id
-    client.is_active = False
-    client.save(update_fields=["is_active", "updated"])
-    assert not client_cache.client_by_pk(client.pk).is_active
-
-
 def test_a_disabled_client_is_refused_at_once_by_the_token_endpoint(issuer, make_client):
     import requests
 
