@@ -52,9 +52,7 @@ class LeanLaneMiddleware:
             if hasattr(step, "process_template_response"):
                 self.template_hooks.append(step.process_template_response)
             handler = convert_exception_to_response(step)
-        # Outermost: refuse a Host outside ALLOWED_HOSTS (DisallowedHost, a 400) before any step
-        # runs. On the full chain CommonMiddleware asks for the host; on the lane nothing else might.
-        self.lean = convert_exception_to_response(_host_checked(handler))
+        self.lean = convert_exception_to_response(_common(handler))
 
     def __call__(self, request):
         match = self._lean_match(request)
@@ -106,12 +104,20 @@ class LeanLaneMiddleware:
         raise exception
 
 
-def _host_checked(get_response):
-    def host_checked(request):
-        request.get_host()
-        return get_response(request)
+def _common(get_response):
+    """The part of CommonMiddleware a JSON API needs, outermost on the lane."""
 
-    return host_checked
+    def common(request):
+        # DisallowedHost (a 400) for a Host outside ALLOWED_HOSTS, before any step runs: on the full
+        # chain CommonMiddleware asks for the host, and on the lane nothing else might.
+        request.get_host()
+        response = get_response(request)
+        # Without it the server would send the small JSON bodies chunked.
+        if not response.streaming and not response.has_header("Content-Length"):
+            response["Content-Length"] = str(len(response.content))
+        return response
+
+    return common
 
 
 class LockoutAnswerMiddleware:

@@ -236,7 +236,7 @@ def parse_jwks(document, algorithms):
         except jwt.PyJWTError as e:
             log.warning("skipping unusable key %s: %s", jwk.get("kid"), e)
             continue
-        # PyJWT's decode warned about short keys on every token; once per key set is enough.
+        # Named by kid in the log when the set is fetched: jwt.decode's own warning names no key.
         short = getattr(parsed.Algorithm, "check_key_length", lambda key: None)(parsed.key)
         if short:
             log.warning("key %s: %s", jwk["kid"], short)

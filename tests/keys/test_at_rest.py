@@ -125,6 +125,11 @@ def test_the_stored_jwe_cannot_be_opened_without_the_kek(ring, settings):
         crypto.decrypt_private_key(stored, kid=active.kid, public_jwk=active.public_jwk)
 
 
+def header_segments(rows):
+    # By kid: PostgreSQL returns rows in another order once they have been updated.
+    return {r["kid"]: r["encrypted_private_jwk"].split(".")[0] for r in rows if r["encrypted_private_jwk"]}
+
+
 def test_the_stored_header_gives_no_offline_test_for_a_kek_guess(ring, settings):
     # (a) Read straight from the table: the header names the row's kid and the algorithms, nothing
     # computed from the key-encryption key (the old 16-hex-digit "kid" let a dump test guesses).
@@ -140,9 +145,7 @@ def test_the_stored_header_gives_no_offline_test_for_a_kek_guess(ring, settings)
     settings.SIGNET_KEY_ENCRYPTION_KEY_FALLBACKS = [settings.SIGNET_KEY_ENCRYPTION_KEY]
     settings.SIGNET_KEY_ENCRYPTION_KEY = OTHER_KEK
     assert services.key_reencrypt_all() == 3
-    assert [r["encrypted_private_jwk"].split(".")[0] for r in raw_rows() if r["encrypted_private_jwk"]] == [
-        r["encrypted_private_jwk"].split(".")[0] for r in rows
-    ]
+    assert header_segments(raw_rows()) == header_segments(rows)
 
 
 def test_kek_rotation_with_a_fallback_keeps_keys_usable_and_reencrypt_moves_them(ring, settings):

@@ -85,6 +85,7 @@ def test_machine_endpoints_answer_with_the_json_api_headers_only(method, path):
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["Referrer-Policy"] == "same-origin"
     assert len(response["X-Request-ID"]) >= 8
+    assert response["Content-Length"] == str(len(response.content))
 
 
 @pytest.mark.parametrize(("method", "path"), LEAN)

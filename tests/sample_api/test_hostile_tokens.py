@@ -373,13 +373,22 @@ def test_json_in_another_unicode_encoding_is_no_way_around_the_signature():
 
 
 def test_iss_must_be_exactly_the_issuer():
-    for iss in [ISSUER + "/", ISSUER.upper(), [ISSUER], 1, {"iss": ISSUER}]:
+    # ISSUER[:-1]: PyJWT 2.10.0 accepted any substring of the issuer (GHSA-75c5-xw7c-p5pm).
+    for iss in [ISSUER + "/", ISSUER[:-1], "", ISSUER.upper(), [ISSUER], 1, {"iss": ISSUER}]:
         refused(signed(claims(iss=iss)), "another issuer")
 
 
 def test_aud_must_name_this_api_among_strings_only():
     assert verify(signed(claims(aud=["https://other.example", AUDIENCE])))["aud"][1] == AUDIENCE
-    for aud in ["https://other.example", [AUDIENCE, 1], {"x": AUDIENCE}, AUDIENCE + "/", True, 1]:
+    for aud in [
+        "https://other.example",
+        [AUDIENCE, 1],
+        {"x": AUDIENCE},
+        AUDIENCE + "/",
+        AUDIENCE[:-1],
+        True,
+        1,
+    ]:
         refused(signed(claims(aud=aud)), "another audience")
     for aud in ["", []]:
         refused(signed(claims(aud=aud)), "lacks the aud claim")
