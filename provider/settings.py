@@ -19,7 +19,6 @@ from keys import kek
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
-
 class _SetVariables(MutableMapping):
     """os.environ without its empty variables: `NAME=` (as .env.example lists most) means unset.
 
