@@ -1,8 +1,10 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.contrib.auth.forms import AdminPasswordChangeForm, AdminUserCreationForm, UserChangeForm
+from django.db import transaction
 
 from .models import User
+from .services import password_changed_notify
 
 
 class UserCreationForm(AdminUserCreationForm):
@@ -17,10 +19,22 @@ class UserEditForm(UserChangeForm):
         fields = "__all__"
 
 
+class PasswordSetForm(AdminPasswordChangeForm):
+    """An operator setting a password ends what the old one obtained, as the user's own change does."""
+
+    @transaction.atomic
+    def save(self, commit=True):
+        user = super().save(commit=commit)
+        if commit:
+            password_changed_notify(user=user, reason="admin")
+        return user
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     add_form = UserCreationForm
     form = UserEditForm
+    change_password_form = PasswordSetForm
     ordering = ("email",)
     list_display = (
         "email",

@@ -138,3 +138,23 @@ def revoke(flow, token):
         timeout=10,
     )
     assert response.status_code == 200
+
+
+def test_an_operator_setting_the_password_in_the_admin_ends_every_token_too(
+    intruder, user, django_user_model, rp_client, photos
+):
+    from django.test import Client as HttpClient
+    from django.urls import reverse
+
+    operator = django_user_model.objects.create_superuser("operator@example.com", "operator password 123")
+    admin = HttpClient()
+    admin.force_login(operator)
+    response = admin.post(
+        reverse("admin:auth_user_password_change", args=[user.pk]),
+        {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD, "usable_password": "true"},
+    )
+    assert response.status_code == 302, response.content[:500]
+    user.refresh_from_db()
+    assert user.check_password(NEW_PASSWORD)
+    assert_every_token_ended(intruder)
+    assert_one_audit_event("admin", rp_client[0], photos[0])
