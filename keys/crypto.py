@@ -148,7 +148,7 @@ def _parse(ciphertext):
     return token
 
 
-def _check_matches(private, *, kid, public_jwk):
+def _require_private_half_of(private, *, kid, public_jwk):
     """The decrypted key must be the private RSA half of this row's public key, under this row's kid."""
     if private.get("kty") != "RSA" or not private.has_private:
         raise KeyMismatch(f"the stored private key of {kid} is not a private RSA key")
@@ -180,7 +180,7 @@ def open_private_key(ciphertext, *, kid, public_jwk):
         private = jwk.JWK.from_json(token.payload.decode("utf-8"))
     except (JWException, ValueError, TypeError) as e:
         raise KeyMismatch(f"the stored private key of {kid} is not a JWK") from e
-    _check_matches(private, kid=kid, public_jwk=public_jwk)
+    _require_private_half_of(private, kid=kid, public_jwk=public_jwk)
     return Opened(private=private, current=current and not legacy, legacy=legacy)
 
 

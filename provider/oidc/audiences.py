@@ -27,15 +27,6 @@ def as_list(resource):
     return [r for r in resource if isinstance(r, str) and r.strip()] if isinstance(resource, list) else []
 
 
-def body_resources(request):
-    """Every `resource` of a token request (an oauthlib request): the parameter may repeat, and
-    oauthlib keeps only the last value, so the decoded body is read when it holds several."""
-    values = [value for key, value in (getattr(request, "decoded_body", None) or []) if key == "resource"]
-    if len(values) > 1:
-        return as_list(values)
-    return as_list(getattr(request, "resource", None))
-
-
 def query_resources(uri):
     """Every `resource` in a URI's query (RFC 8707 repeats the parameter; oauthlib keeps only one)."""
     return parse_qs(urlsplit(uri or "").query).get("resource", [])
@@ -48,9 +39,10 @@ def is_resource_uri(value):
 
 
 def first_disallowed(resources, client):
-    """The first requested resource the client may not have tokens for, or None."""
+    """The first requested resource that is not an absolute URI or not one of the client's audiences
+    (RFC 8707 2: invalid_target), or None."""
     allowed = set(allowed_audiences(client))
-    return next((r for r in resources if r not in allowed), None)
+    return next((r for r in resources if not is_resource_uri(r) or r not in allowed), None)
 
 
 def token_audience(resources, client):

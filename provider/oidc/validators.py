@@ -43,8 +43,6 @@ class SignetValidator(AuthorizationRules, OAuth2Validator):
         if not isinstance(request.resource, list):
             resources = audiences.query_resources(request.uri) or resources
         disallowed = audiences.first_disallowed(resources, client)
-        if disallowed is None:
-            disallowed = next((r for r in resources if not audiences.is_resource_uri(r)), None)
         if disallowed is not None:
             raise errors.CustomOAuth2Error(
                 error="invalid_target",

@@ -11,9 +11,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from oauth2_provider.models import get_refresh_token_model
 
-from .. import access_tokens, refresh
+from .. import access_tokens, client_authentication, refresh
 from ..access_tokens import active_access_token
-from ..client_authentication import client_authenticate, presented_credentials
 from ..errors import OAuthError, error_response, invalid_request
 from ..models import TokenFamily
 from ..params import form_problem
@@ -28,14 +27,13 @@ def introspect(request):
     problem = form_problem(request)
     if problem is not None:
         return error_response(invalid_request(problem))
-    presented = presented_credentials(
-        authorization=request.headers.get("Authorization"),
-        body_client_id=request.POST.get("client_id"),
-        body_client_secret=request.POST.get("client_secret"),
-    )
-    client = client_authenticate(presented=presented) if presented else None
-    if client is None:
-        return error_response(OAuthError("invalid_client", "Client authentication failed."))
+    try:
+        # RFC 7662 2.1: the caller authenticates; introspection has no public clients.
+        client, _method = client_authentication.authenticate(
+            http=request, params=request.POST, public_allowed=False
+        )
+    except OAuthError as error:
+        return error_response(error)
     token = request.POST.get("token")
     if not token:
         return error_response(invalid_request("The token parameter is missing."))

@@ -38,7 +38,7 @@ def narrowed_resources(ctx, *, granted):
 
 def allowed_resources(ctx):
     """RFC 8707 2: every requested resource must be an absolute URI among the client's audiences."""
-    for resource in ctx.resources:
-        if not audiences.is_resource_uri(resource) or resource not in audiences.allowed_audiences(ctx.client):
-            raise invalid_target(resource)
+    refused = audiences.first_disallowed(ctx.resources, ctx.client)
+    if refused is not None:
+        raise invalid_target(refused)
     return list(ctx.resources)
