@@ -44,3 +44,63 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def full_name(self):
         return f"{self.first_name} {self.last_name}".strip()
+
+
+class TotpDevice(models.Model):
+    """A user's TOTP authenticator (RFC 6238). The secret is stored encrypted with the key-encryption key."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="totp")
+    secret_encrypted = models.TextField(editable=False)
+    # The last time step a code was accepted for: a code is never accepted twice (RFC 6238 5.2).
+    last_used_step = models.BigIntegerField(null=True, blank=True, editable=False)
+    confirmed_at = models.DateTimeField(
+        null=True, blank=True, help_text="Empty until a first code confirmed it."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "TOTP authenticator"
+
+    def __str__(self):
+        return f"TOTP authenticator of {self.user}"
+
+
+class RecoveryCode(models.Model):
+    """A one-time recovery code, stored hashed; `used_at` is set when it is spent."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="recovery_codes")
+    code_hash = models.CharField(max_length=128, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "code_hash"], name="accounts_recovery_code_unique")
+        ]
+
+    def __str__(self):
+        return f"recovery code of {self.user}"
+
+
+class Passkey(models.Model):
+    """A WebAuthn credential (a passkey or a security key) registered to a user."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="passkeys")
+    name = models.CharField(max_length=64)
+    # base64url of the credential id, as WebAuthn's JSON serialisation carries it.
+    credential_id = models.CharField(max_length=1400, unique=True, editable=False)
+    public_key = models.BinaryField(editable=False)  # COSE_Key
+    sign_count = models.PositiveBigIntegerField(default=0, editable=False)
+    transports = models.JSONField(default=list, blank=True, editable=False)
+    aaguid = models.CharField(max_length=36, blank=True, default="", editable=False)
+    backup_eligible = models.BooleanField(default=False, editable=False)
+    backed_up = models.BooleanField(default=False, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self):
+        return f"passkey {self.name!r} of {self.user}"

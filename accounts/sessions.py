@@ -7,10 +7,11 @@ AUTH_TIME_KEY = "signet_auth_time"
 SID_KEY = "signet_sid"
 
 
-def session_mark_authenticated(*, request, now=None):
-    """Record that this browser session just authenticated (called at every login)."""
+def session_mark_authenticated(*, request, now=None, keep_sid=False):
+    """Record that this browser session just authenticated (at every login; `keep_sid` at a step-up)."""
     request.session[AUTH_TIME_KEY] = int(now if now is not None else time.time())
-    request.session[SID_KEY] = uuid.uuid4().hex
+    if not (keep_sid and request.session.get(SID_KEY)):
+        request.session[SID_KEY] = uuid.uuid4().hex
 
 
 def session_auth_time(request):

@@ -56,6 +56,9 @@ class Client(AbstractApplication):
     is_active = models.BooleanField(
         default=True, help_text="A disabled client can neither sign in nor get tokens."
     )
+    require_mfa = models.BooleanField(
+        default=False, help_text="Users must sign in with a second factor to use this client."
+    )
 
     class Meta(AbstractApplication.Meta):
         swappable = "OAUTH2_PROVIDER_APPLICATION_MODEL"
@@ -111,6 +114,8 @@ class AuthorizationCode(AbstractGrant):
     auth_time = models.PositiveBigIntegerField(null=True, blank=True)
     sid = models.CharField(max_length=64, blank=True, default="")
     acr = models.CharField(max_length=64, blank=True, default="")
+    # RFC 8176 values: how the session that authorized this code signed in.
+    amr = models.JSONField(default=list, blank=True)
 
     class Meta(AbstractGrant.Meta):
         swappable = "OAUTH2_PROVIDER_GRANT_MODEL"
@@ -159,6 +164,9 @@ class TokenFamily(models.Model):
     sid = models.CharField(max_length=64, blank=True, default="")
     acr = models.CharField(
         max_length=64, blank=True, default="", help_text="Only when the sign-in asked for it."
+    )
+    amr = models.JSONField(
+        default=list, blank=True, help_text="How the sign-in authenticated (RFC 8176 values)."
     )
     id_token_claims = models.JSONField(
         null=True, blank=True, help_text="The id_token part of the sign-in's claims request (OIDC Core 5.5)."
