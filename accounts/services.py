@@ -1,8 +1,10 @@
 from django.conf import settings
-from django.contrib.auth import get_user_model
+from django.contrib.auth import SESSION_KEY, get_user_model
 from django.contrib.auth.password_validation import validate_password
+from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django_ratelimit.core import get_usage
 
 from provider import context
@@ -20,6 +22,46 @@ def user_create(*, email, password=None, first_name="", last_name="", superuser=
         validate_password(password, user=User(email=email, first_name=first_name, last_name=last_name))
     create = User.objects.create_superuser if superuser else User.objects.create_user
     return create(email, password, first_name=first_name, last_name=last_name, email_verified=email_verified)
+
+
+@transaction.atomic
+def user_set_password(*, user, password, reason="admin"):
+    """Give `user` a new password, checked against the validators; it ends what the old one obtained."""
+    validate_password(password, user=user)
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    # Like the user's own change: the receivers end every grant the old password obtained. Django
+    # ends the sessions: the password hash each one stored no longer matches.
+    password_changed_notify(user=user, reason=reason)
+
+
+@transaction.atomic
+def user_set_active(*, user, active):
+    """Enable or disable `user`; False when it already was. Disabling ends their sessions and grants."""
+    if user.is_active == active:
+        return False
+    user.is_active = active
+    user.save(update_fields=["is_active"])
+    if not active:
+        user_sessions_end(user=user)
+        # A disabled user's tokens are refused already (their state is read with each token); ending
+        # the grants as well keeps them from coming back if the account is enabled again.
+        signals.user_disabled.send(sender=user.__class__, user=user)
+    return True
+
+
+def user_sessions_end(*, user):
+    """Delete every stored browser session signed in as `user`; returns how many there were.
+
+    Sessions are rows that name their user only inside their encoded data, so each live one is read.
+    """
+    ended = []
+    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
+        data = session.get_decoded()
+        if data.get(SESSION_KEY) == str(user.pk):
+            ended.append(session.pk)
+    Session.objects.filter(pk__in=ended).delete()
+    return len(ended)
 
 
 def password_changed_notify(*, user, reason):

@@ -13,3 +13,7 @@ password_changed = Signal()
 # Sent to ask what a password change would end, with `user`: each receiver returns the names of the
 # apps the user would have to sign in to again. Asked before the change, so the user can be told.
 password_change_ends = Signal()
+
+# Sent inside the transaction that disabled `user`: receivers end what the account had obtained, so
+# enabling it again does not bring old grants back.
+user_disabled = Signal()

@@ -1,9 +1,13 @@
 """Shared plumbing for the operator commands: --json output, one-line errors, ids that begin with '-'."""
 
+import getpass
 import json
+import os
 import sys
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from provider.audit import audit
 
 DASH_HELP = (
     "A value that begins with '-' (a kid is base64url and can) is taken as it is; "
@@ -64,6 +68,14 @@ class ActionParser(CommandParser):
         return options + positionals
 
 
+def os_user():
+    """The name of the user running the command, or their uid when the system has no name for it."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # a container's uid without a passwd entry
+        return f"uid{os.getuid()}"
+
+
 class OperatorCommand(BaseCommand):
     """A command with sub-actions; every result prints as text, or as JSON with --json."""
 
@@ -74,12 +86,18 @@ class OperatorCommand(BaseCommand):
         self.add_actions(subparsers)
         for sub in subparsers.choices.values():
             sub.add_argument("--json", action="store_true", help="print the result as JSON")
+            sub.add_argument(
+                "--actor",
+                metavar="NAME",
+                help="who makes the change, for the audit trail (default: the OS user); recorded as cli:NAME",
+            )
 
     def add_actions(self, subparsers):
         raise NotImplementedError
 
     def handle(self, *args, **options):
         self.as_json = options.pop("json")
+        self.actor = f"cli:{options.pop('actor') or os_user()}"
         action = options.pop("action").replace("-", "_")
         getattr(self, f"do_{action}")(**options)
 
@@ -91,6 +109,16 @@ class OperatorCommand(BaseCommand):
 
     def fail(self, message):
         raise CommandError(message)
+
+    def audit(self, event, **fields):
+        """An audit event for a change this command made, with the operator as its actor."""
+        audit(event, actor=self.actor, **fields)
+
+    def confirm(self, question):
+        """True when the operator answers yes; refuses when nobody is there to answer."""
+        if not sys.stdin.isatty():
+            raise CommandError(f"{question} Standard input is not a terminal: pass --yes to confirm.")
+        return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
 
     @staticmethod
     def read_stdin_secret(label):

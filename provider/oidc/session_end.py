@@ -16,7 +16,7 @@ from django.dispatch import receiver
 from oauth2_provider.models import get_refresh_token_model
 
 from accounts.sessions import session_sid
-from accounts.signals import password_change_ends, password_changed
+from accounts.signals import password_change_ends, password_changed, user_disabled
 from provider.audit import audit
 
 from . import refresh
@@ -79,6 +79,11 @@ def _session_ended(sender, request, user, **kwargs):
 @receiver(password_changed, dispatch_uid="signet_password_changed_tokens")
 def _password_changed(sender, user, reason, **kwargs):
     user_grants_revoke(user=user, reason=reason)
+
+
+@receiver(user_disabled, dispatch_uid="signet_user_disabled_tokens")
+def _user_disabled(sender, user, **kwargs):
+    user_grants_revoke(user=user, reason="disabled")
 
 
 @receiver(password_change_ends, dispatch_uid="signet_password_change_ends_clients")
