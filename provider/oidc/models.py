@@ -26,6 +26,22 @@ def user_shaped(client_id):
     return True
 
 
+def _one_error_for_bad_uris(errors, schemes):
+    """DOT's one error per bad word of the field, as one error naming every bad redirect URI."""
+    bad = [e.params["value"] for e in errors if isinstance(e.params, dict) and "value" in e.params]
+    others = [e for e in errors if not (isinstance(e.params, dict) and "value" in e.params)]
+    if not bad:
+        return errors
+    allowed = " or ".join(schemes)
+    return [
+        *others,
+        ValidationError(
+            f"Not a valid redirect URI: {', '.join(bad)}. Each must be an absolute {allowed} URI "
+            "without a fragment; separate them with spaces or new lines."
+        ),
+    ]
+
+
 class Client(AbstractApplication):
     """A relying party (DOT's Application, swapped in before the first migration)."""
 
@@ -75,7 +91,11 @@ class Client(AbstractApplication):
             super().clean()
         except ValidationError as e:
             # DOT insists on OIDC_RSA_PRIVATE_KEY for RS256; Signet's keys live in keys/ instead.
-            errors = {f: msgs for f, msgs in e.message_dict.items() if f != "algorithm"}
+            errors = {f: msgs for f, msgs in e.error_dict.items() if f != "algorithm"}
+            if "redirect_uris" in errors:
+                errors["redirect_uris"] = _one_error_for_bad_uris(
+                    errors["redirect_uris"], self.get_allowed_schemes()
+                )
         # Checked at creation only: the id is fixed afterwards, and a change form has no field for it.
         if self._state.adding and user_shaped(self.client_id):
             errors.setdefault("client_id", []).append(USER_SHAPED_CLIENT_ID)

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from .models import Client
+from .scopes import default_scopes, scope_problems
 
 MIN_SECRET_LENGTH = 32
 GRANTS = {
@@ -53,15 +54,17 @@ def client_create(
         raise ValidationError({"secret": "public clients have no secret"})
     if secret is not None and len(secret) < MIN_SECRET_LENGTH:
         raise ValidationError({"secret": f"must be at least {MIN_SECRET_LENGTH} characters"})
+    if scopes is None:
+        scopes = default_scopes(GRANTS[grant])
+    if problems := scope_problems(scopes, grant=GRANTS[grant]):
+        raise ValidationError({"scopes": problems})
     if client_id and Client.objects.filter(client_id=client_id).exists():
         raise ValidationError({"client_id": f"a client with id {client_id} already exists"})
-    for field, seconds in (
-        ("access_token_lifetime", access_token_lifetime),
-        ("id_token_lifetime", id_token_lifetime),
-        ("refresh_token_lifetime", refresh_token_lifetime),
-    ):
-        if seconds is not None and seconds <= 0:
-            raise ValidationError({field: "must be a positive number of seconds"})
+    _check_lifetimes(
+        access_token_lifetime=access_token_lifetime,
+        id_token_lifetime=id_token_lifetime,
+        refresh_token_lifetime=refresh_token_lifetime,
+    )
     plaintext = None
     if client_type == Client.CLIENT_CONFIDENTIAL:
         plaintext = secret or generate_secret()
@@ -80,9 +83,8 @@ def client_create(
         id_token_lifetime=id_token_lifetime,
         refresh_token_lifetime=refresh_token_lifetime,
         identity_claims_in_access_token=identity_claims,
+        allowed_scopes=" ".join(scopes),
     )
-    if scopes is not None:
-        client.allowed_scopes = " ".join(scopes)
     if client_id:
         client.client_id = client_id
     client.full_clean(exclude=["client_secret", "user"])
@@ -90,9 +92,71 @@ def client_create(
     return client, plaintext
 
 
+def _check_lifetimes(**lifetimes):
+    for field, seconds in lifetimes.items():
+        if seconds is not None and seconds <= 0:
+            raise ValidationError({field: "must be a positive number of seconds"})
+
+
+# What client_update may change, by its keyword; the grant, type and client id stay as registered.
+UPDATABLE = {
+    "name": "name",
+    "redirect_uris": "redirect_uris",
+    "post_logout_redirect_uris": "post_logout_redirect_uris",
+    "scopes": "allowed_scopes",
+    "audiences": "audiences",
+    "skip_consent": "skip_authorization",
+    "access_token_lifetime": "access_token_lifetime",
+    "id_token_lifetime": "id_token_lifetime",
+    "refresh_token_lifetime": "refresh_token_lifetime",
+    "identity_claims": "identity_claims_in_access_token",
+}
+LISTS = {"redirect_uris", "post_logout_redirect_uris", "scopes", "audiences"}
+
+
+@transaction.atomic
+def client_update(*, client, **changes):
+    """Change the settings named in UPDATABLE (lists as lists, lifetimes as seconds or None for the
+    default); checked as client_create checks them. Returns the model fields that changed."""
+    unknown = set(changes) - set(UPDATABLE)
+    if unknown:
+        raise TypeError(f"client_update cannot change {', '.join(sorted(unknown))}")
+    _check_lifetimes(**{k: v for k, v in changes.items() if k.endswith("_lifetime")})
+    if "scopes" in changes and (
+        problems := scope_problems(changes["scopes"], grant=client.authorization_grant_type)
+    ):
+        raise ValidationError({"scopes": problems})
+    changed = []
+    for name, value in changes.items():
+        field = UPDATABLE[name]
+        value = " ".join(value) if name in LISTS else value
+        if getattr(client, field) != value:
+            setattr(client, field, value)
+            changed.append(field)
+    if changed:
+        client.full_clean(exclude=["client_secret", "user"])
+        client.save(update_fields=[*changed, "updated"])
+    return changed
+
+
+@transaction.atomic
+def client_set_active(*, client, active):
+    """Enable or disable a client; False when it already was. A disabled client gets no tokens, and
+    the ones it has are inactive at introspection and userinfo at once (access_tokens.py)."""
+    if client.is_active == active:
+        return False
+    client.is_active = active
+    client.save(update_fields=["is_active", "updated"])
+    return True
+
+
 @transaction.atomic
 def client_regenerate_secret(*, client):
+    """Give a confidential client a new secret; only its hash is stored. Returns the plaintext, once."""
+    if client.client_type != Client.CLIENT_CONFIDENTIAL:
+        raise ValidationError({"type": "public clients have no secret"})
     plaintext = generate_secret()
     client.client_secret = plaintext
-    client.save(update_fields=["client_secret", "updated"])
+    client.hash_client_secret = True
+    client.save(update_fields=["client_secret", "hash_client_secret", "updated"])
     return plaintext

@@ -29,7 +29,7 @@ def users(*args, stdin=""):
 
 @pytest.fixture
 def signed_in(issuer, rp_client, user):
-    """alice signed in at rp_client in a browser, with online and offline tokens: (flow, [token responses])."""
+    """alice signed in at rp_client in a browser, with online and offline tokens: (flow, [responses])."""
     flow = Flow(issuer=issuer, browser=Browser(issuer), client=rp_client[0], secret=rp_client[1])
     online = flow.tokens(scope="openid profile")
     offline = flow.tokens(scope="openid offline_access")

@@ -173,3 +173,246 @@ def test_cli_error_is_one_line_and_nonzero_exit(tmp_path):
     assert result.returncode != 0
     assert result.stderr.strip().count("\n") == 0
     assert "CommandError: grant: client-credentials needs a confidential client" in result.stderr
+
+
+# --- show, update, disable, enable, rotate-secret; refusals; every change audited ---------------
+
+
+def events(name):
+    from provider.audit.models import AuditEvent
+
+    return list(AuditEvent.objects.filter(event=name))
+
+
+def make(*args):
+    return json.loads(
+        run(
+            "create",
+            "--name",
+            "Shop",
+            "--type",
+            "confidential",
+            "--grant",
+            "authorization-code",
+            "--redirect-uri",
+            "https://shop.example.com/cb",
+            *args,
+            "--json",
+        )
+    )
+
+
+def test_create_is_audited_with_the_operator_and_no_secret(monkeypatch):
+    monkeypatch.setattr("getpass.getuser", lambda: "alice")
+    data = make()
+    [event] = events("client.created")
+    assert (event.actor, event.client_id) == ("cli:alice", data["client_id"])
+    assert data["client_secret"] not in json.dumps(event.data)
+
+
+def test_a_client_credentials_client_gets_no_user_scopes_by_default():
+    data = json.loads(
+        run("create", "--name", "Job", "--type", "confidential", "--grant", "client-credentials", "--json")
+    )
+    assert data["scopes"] == []
+    assert Client.objects.get(client_id=data["client_id"]).allowed_scopes == ""
+    assert make()["scopes"] == ["openid", "profile", "email", "offline_access"]  # sign-in grants keep theirs
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--grant", "authorization-code", "--scopes", "openid admin"], "unknown scope.s. admin"),
+        (["--grant", "authorization-code", "--scopes", "openid groups"], "unknown scope.s. groups"),
+        (["--grant", "client-credentials", "--scopes", "openid"], "no user scopes .openid."),
+        (["--grant", "client-credentials", "--scopes", "profile offline_access"], "profile, offline_access"),
+    ],
+)
+def test_scopes_signet_cannot_issue_to_that_grant_are_refused(args, message):
+    with pytest.raises(CommandError, match=message):
+        run(
+            "create",
+            "--name",
+            "Bad",
+            "--type",
+            "confidential",
+            "--redirect-uri",
+            "https://a.example/cb",
+            *args,
+        )
+    assert not Client.objects.exists()
+
+
+def test_a_bad_redirect_uri_is_one_error_naming_it():
+    with pytest.raises(CommandError) as caught:
+        make("--redirect-uri", "not a uri")
+    message = str(caught.value)
+    assert message.count("redirect_uris:") == 1, message
+    assert "Not a valid redirect URI: not, a, uri." in message
+
+
+def test_show_never_shows_the_secret():
+    data = make()
+    shown = json.loads(run("show", data["client_id"], "--json"))
+    assert shown == {k: v for k, v in data.items() if k != "client_secret"}
+    text = run("show", data["client_id"])
+    assert f"client_id: {data['client_id']}" in text and data["client_secret"] not in text
+    with pytest.raises(CommandError, match="no client with id 'nope'"):
+        run("show", "nope")
+
+
+def test_update_changes_only_what_is_given_and_is_audited():
+    client_id = make("--scopes", "openid email", "--access-token-lifetime", "600")["client_id"]
+    data = json.loads(
+        run(
+            "update",
+            client_id,
+            "--name",
+            "Shop 2",
+            "--add-redirect-uri",
+            "https://shop.example.com/cb2",
+            "--scopes",
+            "openid profile",
+            "--audience",
+            "https://api.example.com",
+            "--id-token-lifetime",
+            "120",
+            "--access-token-lifetime",
+            "default",
+            "--skip-consent",
+            "--actor",
+            "bob",
+            "--json",
+        )
+    )
+    assert data["name"] == "Shop 2"
+    assert data["redirect_uris"] == ["https://shop.example.com/cb", "https://shop.example.com/cb2"]
+    assert data["scopes"] == ["openid", "profile"] and data["audiences"] == ["https://api.example.com"]
+    assert (data["id_token_lifetime"], data["access_token_lifetime"]) == (120, None)
+    assert data["skip_consent"] is True
+    client = Client.objects.get(client_id=client_id)
+    assert client.name == "Shop 2" and client.skip_authorization and client.access_token_lifetime is None
+    [event] = events("client.updated")
+    assert event.actor == "cli:bob" and event.client_id == client_id
+    assert set(event.data["fields"]) == {
+        "name",
+        "redirect_uris",
+        "allowed_scopes",
+        "audiences",
+        "id_token_lifetime",
+        "access_token_lifetime",
+        "skip_authorization",
+    }
+
+
+def test_update_replaces_and_removes_redirect_uris():
+    client_id = make("--redirect-uri", "https://shop.example.com/cb2")["client_id"]
+    run("update", client_id, "--remove-redirect-uri", "https://shop.example.com/cb")
+    assert Client.objects.get(client_id=client_id).redirect_uris == "https://shop.example.com/cb2"
+    run(
+        "update",
+        client_id,
+        "--redirect-uri",
+        "https://new.example.com/a",
+        "--redirect-uri",
+        "https://new.example.com/b",
+    )
+    assert (
+        Client.objects.get(client_id=client_id).redirect_uris
+        == "https://new.example.com/a https://new.example.com/b"
+    )
+    with pytest.raises(CommandError, match="https://gone.example.com/ not registered"):
+        run("update", client_id, "--remove-redirect-uri", "https://gone.example.com/")
+
+
+def test_update_with_nothing_new_changes_nothing_and_audits_nothing():
+    client_id = make()["client_id"]
+    assert "nothing changed" in run("update", client_id, "--name", "Shop")
+    assert events("client.updated") == []
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--scopes", "openid groups"], "unknown scope"),
+        (["--redirect-uri", "ftp://x.example.com/"], "Not a valid redirect URI: ftp://x.example.com/"),
+        (["--access-token-lifetime", "0"], "positive"),
+        (["--access-token-lifetime", "soon"], "neither a number of seconds nor 'default'"),
+        (["--remove-redirect-uri", "https://shop.example.com/cb"], "redirect_uris cannot be empty"),
+    ],
+)
+def test_update_refusals_change_nothing(args, message):
+    client_id = make()["client_id"]
+    before = _row_of(client_id)
+    with pytest.raises(CommandError, match=message):
+        run("update", client_id, *args)
+    assert _row_of(client_id) == before and events("client.updated") == []
+
+
+def test_update_refuses_user_scopes_for_a_client_credentials_client():
+    data = json.loads(
+        run("create", "--name", "Job", "--type", "confidential", "--grant", "client-credentials", "--json")
+    )
+    with pytest.raises(CommandError, match="no user scopes"):
+        run("update", data["client_id"], "--scopes", "email")
+
+
+def _row_of(client_id):
+    return json.loads(run("show", client_id, "--json"))
+
+
+def test_disable_and_enable_are_audited_once():
+    client_id = make()["client_id"]
+    assert json.loads(run("disable", client_id, "--json")) == {
+        "client_id": client_id,
+        "active": False,
+        "changed": True,
+    }
+    assert not Client.objects.get(client_id=client_id).is_active
+    assert "already disabled" in run("disable", client_id)
+    assert "(disabled) Shop" in run("list")
+    run("enable", client_id)
+    assert Client.objects.get(client_id=client_id).is_active
+    assert (len(events("client.disabled")), len(events("client.enabled"))) == (1, 1)
+
+
+def test_rotate_secret_prints_it_once_and_stores_only_its_hash():
+    from django.contrib.auth.hashers import check_password
+
+    data = make()
+    rotated = json.loads(run("rotate-secret", data["client_id"], "--json"))
+    client = Client.objects.get(client_id=data["client_id"])
+    assert rotated["client_secret"] != data["client_secret"] and len(rotated["client_secret"]) >= 32
+    assert check_password(rotated["client_secret"], client.client_secret)
+    assert rotated["client_secret"] not in client.client_secret
+    assert not check_password(data["client_secret"], client.client_secret)
+    [event] = events("client.secret_regenerated")
+    assert rotated["client_secret"] not in json.dumps(event.data)
+    assert "client_secret: " in run("rotate-secret", data["client_id"])
+
+
+def test_a_public_client_has_no_secret_to_rotate():
+    data = json.loads(
+        run(
+            "create",
+            "--name",
+            "SPA",
+            "--type",
+            "public",
+            "--grant",
+            "authorization-code",
+            "--redirect-uri",
+            "https://spa.example.com/cb",
+            "--json",
+        )
+    )
+    with pytest.raises(CommandError, match="public clients have no secret"):
+        run("rotate-secret", data["client_id"])
+    assert Client.objects.get(client_id=data["client_id"]).client_secret == ""
+
+
+def test_delete_is_audited():
+    client_id = make()["client_id"]
+    run("delete", client_id, "--actor", "carol")
+    [event] = events("client.deleted")
+    assert (event.actor, event.client_id, event.data) == ("cli:carol", client_id, {"name": "Shop"})

@@ -3,7 +3,13 @@ from django.core.exceptions import ValidationError
 from provider.cli import OperatorCommand
 
 from ...models import Client
-from ...services import GRANTS, client_create
+from ...services import (
+    GRANTS,
+    client_create,
+    client_regenerate_secret,
+    client_set_active,
+    client_update,
+)
 
 
 def _row(client):
@@ -25,8 +31,35 @@ def _row(client):
     }
 
 
+def _lifetime(value):
+    """Seconds, or "default" (None: the SIGNET_*_LIFETIME setting applies)."""
+    if value == "default":
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise ValidationError(f"{value!r} is neither a number of seconds nor 'default'") from None
+
+
+def _validation_message(error):
+    messages = error.message_dict.items() if hasattr(error, "message_dict") else [("error", error.messages)]
+    return "; ".join(f"{field}: {m}" for field, msgs in messages for m in msgs)
+
+
+# The list settings `clients update` edits: option stem, keyword of client_update, what one item is.
+LIST_OPTIONS = (
+    ("redirect-uri", "redirect_uris", "URI"),
+    ("post-logout-redirect-uri", "post_logout_redirect_uris", "URI"),
+    ("audience", "audiences", "URI"),
+)
+
+
 class Command(OperatorCommand):
-    help = "Register, list and delete OAuth/OIDC clients. A client secret is printed once, at creation."
+    help = (
+        "Register, list, update, disable, enable and delete OAuth/OIDC clients, and rotate their "
+        "secrets. A client secret is printed once, at creation or rotation; only its hash is stored. "
+        "Every change is an audit event with the operator (--actor, else the OS user) as its actor."
+    )
 
     def add_actions(self, subparsers):
         create = subparsers.add_parser("create", help="register a client")
@@ -37,7 +70,11 @@ class Command(OperatorCommand):
         create.add_argument(
             "--post-logout-redirect-uri", action="append", default=[], dest="post_logout_redirect_uris"
         )
-        create.add_argument("--scopes", help='space-separated, e.g. "openid profile email"')
+        create.add_argument(
+            "--scopes",
+            help='space-separated, e.g. "openid profile email" (default: those four for sign-in '
+            "grants, none for client-credentials)",
+        )
         create.add_argument("--audience", action="append", default=[], dest="audiences")
         create.add_argument("--client-id", help="choose the client id instead of generating one")
         create.add_argument(
@@ -60,8 +97,58 @@ class Command(OperatorCommand):
             help="add email, given_name, family_name to access tokens when those scopes are granted",
         )
         subparsers.add_parser("list", help="list clients (secrets are never shown)")
-        delete = subparsers.add_parser("delete", help="delete a client and its tokens")
-        delete.add_argument("client_id")
+        show = subparsers.add_parser("show", help="one client's settings (never its secret)")
+        show.add_argument("client_id")
+        self.add_update(subparsers)
+        for action, text in (
+            ("disable", "disable a client: no more sign-ins or tokens, its tokens inactive at once"),
+            ("enable", "enable a disabled client"),
+            ("rotate-secret", "give a confidential client a new secret, printed once; the old one stops"),
+            ("delete", "delete a client and its tokens"),
+        ):
+            subparsers.add_parser(action, help=text).add_argument("client_id")
+
+    def add_update(self, subparsers):
+        update = subparsers.add_parser(
+            "update",
+            help="change a client's settings (only those given)",
+            description="Change a client's settings; only the options given change. The grant, type "
+            "and client id stay as registered.",
+        )
+        update.add_argument("client_id")
+        update.add_argument("--name")
+        for stem, dest, item in LIST_OPTIONS:
+            update.add_argument(
+                f"--{stem}",
+                action="append",
+                dest=f"set_{dest}",
+                metavar=item,
+                help="repeatable; replaces the list",
+            )
+            update.add_argument(
+                f"--add-{stem}", action="append", dest=f"add_{dest}", metavar=item, help="repeatable"
+            )
+            update.add_argument(
+                f"--remove-{stem}", action="append", dest=f"remove_{dest}", metavar=item, help="repeatable"
+            )
+        update.add_argument("--scopes", help='space-separated; replaces the allowed scopes ("" for none)')
+        update.add_argument(
+            "--skip-consent", action="store_true", default=None, help="first-party: no consent page"
+        )
+        update.add_argument("--no-skip-consent", action="store_false", dest="skip_consent")
+        update.add_argument("--identity-claims", action="store_true", default=None)
+        update.add_argument("--no-identity-claims", action="store_false", dest="identity_claims")
+        for name in ("access-token", "id-token", "refresh-token"):
+            update.add_argument(
+                f"--{name}-lifetime", metavar="SECONDS", help="seconds, or 'default' for the setting"
+            )
+
+    # --- actions -----------------------------------------------------------------------------
+    def client(self, client_id):
+        client = Client.objects.filter(client_id=client_id).first()
+        if client is None:
+            self.fail(f"no client with id {client_id!r}")
+        return client
 
     def do_create(self, **o):
         secret = self.read_stdin_secret("secret") if o["secret_stdin"] else None
@@ -83,8 +170,8 @@ class Command(OperatorCommand):
                 identity_claims=o["identity_claims"],
             )
         except ValidationError as e:
-            messages = e.message_dict.items() if hasattr(e, "message_dict") else [("error", e.messages)]
-            self.fail("; ".join(f"{field}: {m}" for field, msgs in messages for m in msgs))
+            self.fail(_validation_message(e))
+        self.audit("client.created", client_id=client.client_id, name=client.name)
         row = _row(client)
         text = f"client_id: {client.client_id}"
         if plaintext and not secret:
@@ -95,12 +182,88 @@ class Command(OperatorCommand):
     def do_list(self, **o):
         clients = list(Client.objects.order_by("name"))
         lines = [
-            f"{c.client_id}  {c.client_type:12} {c.authorization_grant_type:20} {c.name}" for c in clients
+            f"{c.client_id}  {c.client_type:12} {c.authorization_grant_type:20} "
+            f"{'' if c.is_active else '(disabled) '}{c.name}"
+            for c in clients
         ]
         self.emit([_row(c) for c in clients], "\n".join(lines) or "no clients")
 
+    def do_show(self, client_id, **o):
+        row = _row(self.client(client_id))
+        self.emit(row, "\n".join(f"{k}: {_text(v)}" for k, v in row.items()))
+
+    def do_update(self, client_id, **o):
+        client = self.client(client_id)
+        changes = {}
+        if o["name"] is not None:
+            changes["name"] = o["name"]
+        for _stem, dest, _item in LIST_OPTIONS:
+            current = getattr(client, dest).split()
+            items = o[f"set_{dest}"] if o[f"set_{dest}"] is not None else current
+            items = [*items, *(u for u in o[f"add_{dest}"] or () if u not in items)]
+            missing = [u for u in o[f"remove_{dest}"] or () if u not in items]
+            if missing:
+                self.fail(f"{dest}: {', '.join(missing)} not registered for {client_id}")
+            items = [u for u in items if u not in (o[f"remove_{dest}"] or ())]
+            if items != current:
+                changes[dest] = items
+        if o["scopes"] is not None:
+            changes["scopes"] = o["scopes"].split()
+        for name in ("skip_consent", "identity_claims"):
+            if o[name] is not None:
+                changes[name] = o[name]
+        try:
+            for name in ("access_token_lifetime", "id_token_lifetime", "refresh_token_lifetime"):
+                if o[name] is not None:
+                    changes[name] = _lifetime(o[name])
+            changed = client_update(client=client, **changes)
+        except ValidationError as e:
+            self.fail(_validation_message(e))
+        if changed:
+            self.audit("client.updated", client_id=client.client_id, fields=changed)
+        row = _row(client)
+        self.emit(
+            {**row, "changed": changed}, f"updated {client_id}: {', '.join(changed) or 'nothing changed'}"
+        )
+
+    def do_disable(self, client_id, **o):
+        self.set_active(client_id, False)
+
+    def do_enable(self, client_id, **o):
+        self.set_active(client_id, True)
+
+    def set_active(self, client_id, active):
+        client = self.client(client_id)
+        changed = client_set_active(client=client, active=active)
+        state = "enabled" if active else "disabled"
+        if changed:
+            self.audit(f"client.{state}", client_id=client.client_id)
+        self.emit(
+            {"client_id": client_id, "active": active, "changed": changed},
+            f"{state} {client_id}" if changed else f"{client_id} was already {state}",
+        )
+
+    def do_rotate_secret(self, client_id, **o):
+        client = self.client(client_id)
+        try:
+            secret = client_regenerate_secret(client=client)
+        except ValidationError as e:
+            self.fail(_validation_message(e))
+        self.audit("client.secret_regenerated", client_id=client.client_id)
+        self.emit(
+            {"client_id": client_id, "client_secret": secret},
+            f"client_id: {client_id}\nclient_secret: {secret}\n"
+            "(the secret is shown only now; the old one no longer works)",
+        )
+
     def do_delete(self, client_id, **o):
-        deleted, _ = Client.objects.filter(client_id=client_id).delete()
-        if not deleted:
-            self.fail(f"no client with id {client_id!r}")
+        client = self.client(client_id)
+        self.audit("client.deleted", client_id=client.client_id, name=client.name)
+        client.delete()
         self.emit({"deleted": client_id}, f"deleted {client_id}")
+
+
+def _text(value):
+    if isinstance(value, list):
+        return " ".join(value) or "-"
+    return "default" if value is None else str(value)
