@@ -63,8 +63,12 @@ def session_methods(request):
     return list(request.session.get(METHODS_KEY, []))
 
 
-def sign_in(*, request, user, methods, backend="django.contrib.auth.backends.ModelBackend"):
-    """Complete a sign-in: log the user in and record how (auth_time and sid come with Django's login)."""
+def sign_in(*, request, user, methods, backend="accounts.backends.EmailBackend"):
+    """Complete a sign-in: log the user in and record how (auth_time and sid come with Django's login).
+
+    `backend` must be one of AUTHENTICATION_BACKENDS: Django reloads the user through it on every
+    request, and a session naming another backend is anonymous.
+    """
     pending_clear(request)
     login(request, user, backend=backend)
     request.session[METHODS_KEY] = amr_for(methods)

@@ -17,6 +17,8 @@ from django.views.generic import TemplateView, UpdateView
 
 from provider.audit import audit
 
+from . import authn, mfa_policy
+from .authn_views import with_next
 from .forms import EmailAuthenticationForm, PasswordResetRequestForm, ProfileForm
 from .selectors import apps_a_password_change_ends, client_display_name
 from .services import password_changed_notify, password_reset_throttle
@@ -42,6 +44,20 @@ class LoginView(auth_views.LoginView):
         # The relying party the user is signing in to, named as its operator registered it.
         context["client_name"] = client_display_name(authorize_param(self.get_redirect_url(), "client_id"))
         return context
+
+    def form_valid(self, form):
+        """A password is one factor: with a second one set up, the sign-in waits for it (authn.py)."""
+        user = form.get_user()
+        # get_redirect_url() is `next` only when it stays on this site, as Django's LoginView checks it.
+        next_url = self.get_redirect_url()
+        if mfa_policy.has_second_factor(user):
+            authn.pending_start(request=self.request, user=user, methods=[authn.PWD])
+            return HttpResponseRedirect(with_next("accounts:login_verify", next_url))
+        authn.sign_in(request=self.request, user=user, methods=[authn.PWD], backend=user.backend)
+        if mfa_policy.mfa_required():
+            # SIGNET_MFA=required: set a second factor up now (a client's own policy is /authorize's).
+            return HttpResponseRedirect(with_next("accounts:mfa_setup", next_url))
+        return HttpResponseRedirect(self.get_success_url())
 
 
 class LogoutView(auth_views.LogoutView):

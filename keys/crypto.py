@@ -203,3 +203,38 @@ def sign(alg, private_key, signing_input):
     if alg != "RS256":
         raise ValueError(f"unsupported signing algorithm {alg!r}")
     return private_key.sign(signing_input, padding.PKCS1v15(), hashes.SHA256())
+
+
+# A small secret of another app (a TOTP seed) at rest: the signing keys' path, bound to a purpose.
+SECRET_PURPOSE = "signet_purpose"
+
+
+def encrypt_secret(raw, *, purpose):
+    """A compact JWE of `raw` bytes under the current key-encryption key, its purpose in the header."""
+    if not isinstance(raw, bytes) or not purpose:
+        raise ValueError("encrypt_secret takes bytes and a purpose")
+    token = jwe.JWE(
+        raw,
+        protected=json.dumps({"alg": "dir", "enc": "A256GCM", SECRET_PURPOSE: purpose}),
+        algs=AT_REST_ALGS,
+    )
+    token.add_recipient(_current_aes_key())
+    return token.serialize(compact=True)
+
+
+def decrypt_secret(ciphertext, *, purpose):
+    """The bytes encrypt_secret stored for this purpose, under the current or a fallback key-encryption key.
+
+    Raises KeyDecryptionError when no configured key opens it, or it was stored for another purpose
+    (a row's ciphertext copied to another user's row, say).
+    """
+    token = _parse(ciphertext)
+    if token.jose_header.get(SECRET_PURPOSE) != purpose:
+        raise KeyDecryptionError("the stored secret was encrypted for another purpose")
+    for _current, candidate in _candidates(legacy=False):
+        try:
+            token.decrypt(candidate)
+        except JWException:
+            continue
+        return token.payload
+    raise KeyDecryptionError("no configured SIGNET_KEY_ENCRYPTION_KEY (or fallback) opens the stored secret")

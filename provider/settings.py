@@ -192,6 +192,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Multi-factor sign-in (accounts/mfa_policy.py): "optional" lets each user choose (and each client ask,
+# Client.require_mfa); "required" asks everyone for a second factor, enrolling those without one.
+SIGNET_MFA = env.str("SIGNET_MFA", default="optional").strip().lower()
+if SIGNET_MFA not in ("optional", "required"):
+    raise ImproperlyConfigured(f"SIGNET_MFA must be optional or required, not {SIGNET_MFA!r}.")
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "accounts:profile"
 LOGOUT_REDIRECT_URL = "accounts:login"

@@ -1,0 +1,134 @@
+"""TOTP over real HTTP: enrolment, the second sign-in step, replay, clock skew, lockout, the seed at rest."""
+
+import pytest
+
+from tests.accounts.mfa import (
+    NOW,
+    code_at,
+    enrol_totp,
+    is_verify_page,
+    log_in,
+    pin_clock,
+    sign_out,
+    submit_form,
+)
+from tests.oidc.flows import session_store
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def enrolled(browser, user, monkeypatch):
+    """alice with a confirmed authenticator (enrolled at NOW), signed out; returns its secret."""
+    pin_clock(monkeypatch)
+    log_in(browser)
+    secret, _codes = enrol_totp(browser)
+    sign_out(browser)
+    return secret
+
+
+def methods(browser):
+    from accounts import authn
+
+    return session_store(browser).get(authn.METHODS_KEY)
+
+
+def test_a_password_alone_no_longer_signs_in_once_totp_is_on(browser, enrolled):
+    page = log_in(browser)
+    assert is_verify_page(page)
+    assert methods(browser) is None
+    assert "/accounts/login/" in browser.get("/accounts/profile/").url
+
+
+def test_a_current_code_completes_the_sign_in(browser, enrolled, monkeypatch):
+    pin_clock(monkeypatch, NOW + 30)
+    page = log_in(browser)
+    done = submit_form(browser, page, "totp-form", {"code": code_at(enrolled, NOW + 30)})
+    assert done.status_code == 200 and done.url.endswith("/accounts/profile/"), done.url
+    assert methods(browser) == ["pwd", "otp", "mfa"]
+
+
+def test_a_code_already_used_is_refused(browser, enrolled, monkeypatch):
+    pin_clock(monkeypatch, NOW + 30)
+    code = code_at(enrolled, NOW + 30)
+    page = log_in(browser)
+    assert submit_form(browser, page, "totp-form", {"code": code}).url.endswith("/accounts/profile/")
+    sign_out(browser)
+    page = log_in(browser)
+    again = submit_form(browser, page, "totp-form", {"code": code})
+    assert is_verify_page(again) and "not correct" in again.text
+    assert methods(browser) is None
+
+
+def test_the_enrolment_code_cannot_sign_in_again(browser, enrolled):
+    # The clock has not moved since enrolment: its code's step is spent.
+    page = log_in(browser)
+    again = submit_form(browser, page, "totp-form", {"code": code_at(enrolled, NOW)})
+    assert is_verify_page(again) and methods(browser) is None
+
+
+@pytest.mark.parametrize("steps, accepted", [(-1, True), (1, True), (-2, False), (2, False)])
+def test_one_step_either_side_is_accepted_two_are_not(browser, enrolled, monkeypatch, steps, accepted):
+    later = NOW + 300  # past the enrolment's step, so only the skew decides
+    pin_clock(monkeypatch, later)
+    page = log_in(browser)
+    done = submit_form(browser, page, "totp-form", {"code": code_at(enrolled, later, steps=steps)})
+    assert (methods(browser) == ["pwd", "otp", "mfa"]) is accepted
+    assert is_verify_page(done) is not accepted
+
+
+def test_wrong_codes_count_toward_the_account_lockout(browser, enrolled, monkeypatch, settings):
+    pin_clock(monkeypatch, NOW + 300)
+    page = log_in(browser)
+    wrong = "000000" if code_at(enrolled, NOW + 300) != "000000" else "111111"
+    for _ in range(settings.SIGNET_LOGIN_FAILURE_LIMIT - 1):
+        page = submit_form(browser, page, "totp-form", {"code": wrong})
+        assert page.status_code == 200 and "not correct" in page.text
+    locked = submit_form(browser, page, "totp-form", {"code": wrong})
+    assert locked.status_code == 429 and 'id="lockout"' in locked.text
+    # Locked: even the right code is refused now, and the password too.
+    right = submit_form(browser, page, "totp-form", {"code": code_at(enrolled, NOW + 300)})
+    assert right.status_code == 429 and methods(browser) is None
+    sign_out(browser)
+    assert log_in(browser).status_code == 429
+
+
+def test_the_seed_is_encrypted_at_rest(browser, enrolled):
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT * FROM accounts_totpdevice")
+        row = " ".join(str(value) for value in cursor.fetchone())
+    assert enrolled not in row
+    assert enrolled.lower() not in row.lower()
+    import base64
+
+    assert base64.b32decode(enrolled).hex() not in row
+
+
+@pytest.mark.postgres
+def test_two_concurrent_submissions_of_one_code_pass_once(enrolled, user, monkeypatch):
+    """The step is claimed by a conditional UPDATE (run on PostgreSQL for real concurrency)."""
+    import threading
+
+    from django.db import connection
+
+    from accounts import totp
+
+    pin_clock(monkeypatch, NOW + 30)
+    code = code_at(enrolled, NOW + 30)
+    results, barrier = [], threading.Barrier(2)
+
+    def submit():
+        try:
+            barrier.wait()
+            results.append(totp.totp_verify(user=user, code=code))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=submit) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [False, True]
