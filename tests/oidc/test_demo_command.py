@@ -46,3 +46,28 @@ def test_demo_refuses_without_debug(settings, tmp_path):
     with pytest.raises(CommandError, match="DEBUG"):
         run_demo(tmp_path / "demo.json")
     assert not Client.objects.exists()
+
+
+def test_demo_follows_the_sample_api_to_another_address(settings, tmp_path):
+    """SAMPLE_API_BIND moved between two runs: the client's sign-in URIs and audience move with it."""
+    settings.DEBUG = True
+    path = tmp_path / "demo.json"
+    call_command(
+        "demo", "--credentials-file", str(path), "--sample-api", "http://127.0.0.1:8001", stdout=io.StringIO()
+    )
+    secret = json.loads(path.read_text())["client_secret"]
+    out = io.StringIO()
+    call_command(
+        "demo", "--credentials-file", str(path), "--sample-api", "http://127.0.0.1:9001/", stdout=out
+    )
+    client = Client.objects.get()
+    assert client.redirect_uri_allowed("http://127.0.0.1:9001/rp/callback/")
+    assert not client.redirect_uri_allowed("http://127.0.0.1:8001/rp/callback/")
+    assert client.post_logout_redirect_uri_allowed("http://127.0.0.1:9001/rp/")
+    assert client.audience_list == ["http://127.0.0.1:9001"]
+    assert "redirect_uri http://127.0.0.1:9001/rp/callback/" in out.getvalue()
+    # The same client and secret: the sample API's configuration stays valid.
+    stored = json.loads(path.read_text())
+    assert stored["client_secret"] == secret and check_password(secret, client.client_secret)
+    # ./dev run gives the sample API exactly the issuer the provider signs with.
+    assert stored["issuer"] == settings.OIDC_ISSUER

@@ -6,6 +6,7 @@ and HOME set, as on a new machine. The docker compose lines are not run: this ma
 engine (they are covered by tests/provider/test_deployment.py's start command).
 """
 
+import json
 import os
 import re
 import shutil
@@ -17,6 +18,8 @@ from pathlib import Path
 
 import pytest
 import requests
+
+from tests.support.browser import Browser
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
@@ -52,9 +55,11 @@ def fresh_copy(tmp_path_factory):
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target)
     (copy / ".venv").symlink_to(ROOT / ".venv")
-    # ./dev reinstalls when pyproject.toml is newer than the venv's install: it is not, here.
+    # ./dev reinstalls when pyproject.toml or the lock is newer than the venv's install: not here, or
+    # it would point the shared .venv's editable install at this copy.
     installed = (ROOT / ".venv" / ".installed").stat().st_mtime
-    os.utime(copy / "pyproject.toml", (installed - 1, installed - 1))
+    for name in ("pyproject.toml", "requirements-dev.lock"):
+        os.utime(copy / name, (installed - 1, installed - 1))
     shutil.copy(copy / ".env.example", copy / ".env")
     return copy
 
@@ -78,45 +83,85 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def test_the_run_command_serves_the_provider_with_a_copied_env_file(fresh_copy):
-    port, api_port = free_port(), free_port()
-    issuer = f"http://127.0.0.1:{port}"
-    env = {
-        "PATH": os.environ["PATH"],
-        "HOME": os.environ.get("HOME", "/root"),
-        "SIGNET_BIND": f"127.0.0.1:{port}",
-        "SAMPLE_API_BIND": f"127.0.0.1:{api_port}",
-        "OIDC_ISSUER": issuer,
-    }
-    server = subprocess.Popen(
+def dev_run(copy, env):
+    """`./dev run --noreload` in its own process group, as a terminal would start it."""
+    return subprocess.Popen(
         ["./dev", "run", "--noreload"],
-        cwd=fresh_copy,
-        env=env,
+        cwd=copy,
+        env={"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root"), **env},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
     )
+
+
+def wait_for(server, url):
+    """The first answer from url while `./dev run` runs; fails with its output if none comes."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and server.poll() is None:
+        try:
+            return requests.get(url, timeout=2)
+        except requests.ConnectionError:
+            time.sleep(0.5)
+    os.killpg(server.pid, signal.SIGTERM)
+    pytest.fail(f"{url} did not answer:\n" + server.communicate(timeout=30)[0][-3000:])
+
+
+def stop(server):
+    if server.poll() is None:
+        os.killpg(server.pid, signal.SIGTERM)
+    return server.communicate(timeout=30)[0]
+
+
+def test_the_run_command_serves_the_provider_with_a_copied_env_file(fresh_copy):
+    port, api_port = free_port(), free_port()
+    issuer = f"http://127.0.0.1:{port}"
+    server = dev_run(
+        fresh_copy,
+        {
+            "SIGNET_BIND": f"127.0.0.1:{port}",
+            "SAMPLE_API_BIND": f"127.0.0.1:{api_port}",
+            "OIDC_ISSUER": issuer,
+        },
+    )
     try:
-        deadline = time.monotonic() + 120
-        discovery = None
-        while time.monotonic() < deadline and server.poll() is None:
-            try:
-                discovery = requests.get(f"{issuer}/.well-known/openid-configuration", timeout=2)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.5)
-        if discovery is None:
-            os.killpg(server.pid, signal.SIGTERM)
-            pytest.fail("the provider did not answer:\n" + server.communicate(timeout=30)[0][-3000:])
+        discovery = wait_for(server, f"{issuer}/.well-known/openid-configuration")
         assert discovery.status_code == 200
         assert discovery.json()["issuer"] == issuer
         assert requests.get(f"{issuer}/jwks", timeout=5).json()["keys"]
     finally:
-        if server.poll() is None:
-            os.killpg(server.pid, signal.SIGTERM)
-        output = server.communicate(timeout=30)[0]
+        output = stop(server)
     assert "signet-demo-client" in output and "Traceback" not in output, output[-2000:]
+
+
+def test_moved_ports_keep_the_demo_sign_in_working(fresh_copy):
+    """SIGNET_BIND and SAMPLE_API_BIND alone: the issuer, the sample API's issuer and audience, and the
+    demo client's redirect URIs all follow, so a sign-in at the sample API goes through to /me/."""
+    port, api_port = free_port(), free_port()
+    issuer, sample_api = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{api_port}"
+    server = dev_run(
+        fresh_copy, {"SIGNET_BIND": f"127.0.0.1:{port}", "SAMPLE_API_BIND": f"127.0.0.1:{api_port}"}
+    )
+    try:
+        assert wait_for(server, f"{issuer}/.well-known/openid-configuration").json()["issuer"] == issuer
+        wait_for(server, f"{sample_api}/healthz")
+        browser = Browser(issuer)
+        start = browser.http.get(f"{sample_api}/rp/login/", allow_redirects=False, timeout=30)
+        assert start.status_code == 302, start.text[-1000:]
+        assert start.headers["Location"].startswith(f"{issuer}/authorize?")
+        password = json.loads((fresh_copy / "signet.demo.json").read_text())["password"]
+        page = browser.login(browser.get(start.headers["Location"]), "demo@example.com", password)
+        back = browser.consent(page)
+        assert back.headers["Location"].startswith(f"{sample_api}/rp/callback/?"), back.text[-1000:]
+        done = browser.http.get(back.headers["Location"], allow_redirects=False, timeout=30)
+        assert done.status_code == 302, done.text[-1000:]
+        home = browser.http.get(f"{sample_api}/rp/", timeout=30)
+        # The sample API accepted the access token: its issuer and audience match this run's ports.
+        assert '<strong id="me-status">200</strong>' in home.text, home.text[-2000:]
+    finally:
+        output = stop(server)
+    assert "Traceback" not in output, output[-2000:]
 
 
 def test_every_operator_command_in_the_readme_runs_as_written(fresh_copy):

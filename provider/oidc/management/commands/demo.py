@@ -18,20 +18,22 @@ DEMO_CLIENT_ID = "signet-demo-client"
 class Command(BaseCommand):
     help = (
         "Development only (DEBUG=true): make sure a signing key, a demo user and a demo confidential "
-        "client exist, then print how to use them. A second run reuses them."
+        "client for the sample API at --sample-api exist, then print how to use them. A second run reuses "
+        "them, moving the client's redirect URIs and audience to the sample API's address."
     )
 
     def add_arguments(self, parser):
         parser.add_argument(
             "--credentials-file",
             default=str(settings.BASE_DIR / "signet.demo.json"),
-            help="where the demo password and client secret are kept between runs (git-ignored)",
+            help="where the demo password, client secret and issuer are kept between runs (git-ignored)",
         )
         parser.add_argument("--sample-api", default="http://127.0.0.1:8001", help="the sample API's base URL")
 
     def handle(self, credentials_file, sample_api, **options):
         if not settings.DEBUG:
             raise CommandError("demo creates well-known credentials and runs only with DEBUG=true")
+        sample_api = sample_api.rstrip("/")
         stored = _load(credentials_file)
         # What the container does at start (`keys rotate --if-due`): reads never create keys.
         key = key_maintain().active
@@ -54,10 +56,15 @@ class Command(BaseCommand):
                 client_type="confidential",
                 grant="authorization-code",
                 client_id=DEMO_CLIENT_ID,
-                redirect_uris=[f"{sample_api}/rp/callback/", "http://127.0.0.1:8765/callback"],
-                post_logout_redirect_uris=[f"{sample_api}/rp/", "http://127.0.0.1:8765/"],
-                audiences=[sample_api],
+                **_sample_api_uris(sample_api),
             )
+        else:
+            # The sample API may have moved (SAMPLE_API_BIND): its sign-in must still be allowed back.
+            Client.objects.filter(client_id=DEMO_CLIENT_ID).update(
+                **{field: " ".join(uris) for field, uris in _sample_api_uris(sample_api).items()}
+            )
+        # ./dev run hands the sample API this exact issuer: its tokens' `iss` must match it.
+        stored["issuer"] = settings.OIDC_ISSUER
         _save(credentials_file, stored)
 
         issuer = settings.OIDC_ISSUER
@@ -78,6 +85,15 @@ class Command(BaseCommand):
                 ]
             )
         )
+
+
+def _sample_api_uris(sample_api):
+    """The demo client's URIs for a sample API at `sample_api` (and a local native-app callback)."""
+    return {
+        "redirect_uris": [f"{sample_api}/rp/callback/", "http://127.0.0.1:8765/callback"],
+        "post_logout_redirect_uris": [f"{sample_api}/rp/", "http://127.0.0.1:8765/"],
+        "audiences": [sample_api],
+    }
 
 
 def _load(path):
