@@ -9,7 +9,7 @@ class EmailAuthenticationForm(AuthenticationForm):
     username = forms.EmailField(
         label="Email",
         max_length=254,
-        widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "username"}),
+        widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "username webauthn"}),
     )
     password = forms.CharField(
         label="Password",

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import authn_views, views
+from . import authn_views, passkey_views, views
 
 app_name = "accounts"
 
@@ -25,4 +25,13 @@ urlpatterns = [
         name="password_reset_confirm",
     ),
     path("password/reset/done/", views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
+    # Passkeys (accounts/passkey_views.py): the WebAuthn ceremonies as JSON, and the security page's forms.
+    path("passkeys/register/options/", passkey_views.register_options, name="passkey_register_options"),
+    path("passkeys/register/", passkey_views.register, name="passkey_register"),
+    path("passkeys/sign-in/options/", passkey_views.sign_in_options, name="passkey_sign_in_options"),
+    path("passkeys/sign-in/", passkey_views.sign_in, name="passkey_sign_in"),
+    path("passkeys/verify/options/", passkey_views.verify_options, name="passkey_verify_options"),
+    path("passkeys/verify/", passkey_views.verify, name="passkey_verify"),
+    path("passkeys/<int:pk>/rename/", passkey_views.rename, name="passkey_rename"),
+    path("passkeys/<int:pk>/remove/", passkey_views.remove, name="passkey_remove"),
 ]
