@@ -1,8 +1,21 @@
-from django.contrib import admin
+"""Users, and the sign-in lockouts django-axes' records hold, in the admin."""
+
+from axes.handlers.proxy import AxesProxyHandler
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+from django.conf import settings
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm, AdminUserCreationForm, UserChangeForm
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Max, Sum
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 
+from provider.audit import audit
+
+from . import lockout
 from .models import User
 from .services import password_changed_notify
 
@@ -55,3 +68,102 @@ class UserAdmin(DjangoUserAdmin):
         ("Dates", {"fields": ("last_login", "date_joined", "updated_at")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+
+
+# --- Lockouts ------------------------------------------------------------------------------------
+# django-axes' attempt records are the counts accounts/lockout.py decides locks from; its access log
+# only says where an account signed in before, and its failure log is off (AXES_ENABLE_ACCESS_FAILURE_LOG).
+# An operator needs neither log nor the raw records: one page lists what is locked now, each with an
+# Unlock button. The page is the attempt records' changelist, so its permissions are axes' own.
+for _model in (AccessAttempt, AccessLog, AccessFailureLog):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)
+
+PAIR, ADDRESS, ACCOUNT = lockout.PAIR, lockout.ADDRESS, lockout.ACCOUNT
+
+
+def current_locks(now=None):
+    """What refuses or slows sign-ins now: {PAIR: [...], ADDRESS: [...], ACCOUNT: [...]}, each a dict
+    with username and/or ip_address, failures, last_failure and until (None: until unlocked)."""
+    now = now or lockout.clock()
+    window = settings.AXES_COOLOFF_TIME
+    rows = AccessAttempt.objects.all()
+    if window is not None:
+        rows = rows.filter(attempt_time__gt=now - window)
+    limits = {
+        PAIR: (("username", "ip_address"), settings.AXES_FAILURE_LIMIT),
+        ADDRESS: (("ip_address",), settings.SIGNET_LOGIN_ADDRESS_FAILURE_LIMIT),
+        ACCOUNT: (("username",), settings.SIGNET_LOGIN_ACCOUNT_FAILURE_LIMIT),
+    }
+    locks = {}
+    for kind, (fields, limit) in limits.items():
+        groups = (
+            rows.exclude(**{f"{f}__isnull": True for f in fields})
+            .values(*fields)
+            .annotate(failures=Sum("failures_since_start"), last_failure=Max("attempt_time"))
+            .order_by("-last_failure")
+        )
+        found = list(groups.filter(failures__gte=limit)) if limit else []
+        for lock in found:
+            lock["until"] = None if window is None else lock["last_failure"] + window
+        locks[kind] = found
+    return locks
+
+
+@admin.register(AccessAttempt)
+class LockoutAdmin(admin.ModelAdmin):
+    """Locked sign-ins: accounts locked from an address, locked addresses, throttled accounts."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def get_urls(self):
+        unlock = path(
+            "unlock/", self.admin_site.admin_view(self.unlock_view), name="axes_accessattempt_unlock"
+        )
+        return [unlock, *super().get_urls()]
+
+    def changelist_view(self, request, extra_context=None):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Locked sign-ins",
+            "opts": self.model._meta,
+            "locks": current_locks(),
+            "can_unlock": self.has_delete_permission(request),
+            "limits": {
+                "pair": settings.AXES_FAILURE_LIMIT,
+                "address": settings.SIGNET_LOGIN_ADDRESS_FAILURE_LIMIT,
+                "account": settings.SIGNET_LOGIN_ACCOUNT_FAILURE_LIMIT,
+            },
+            **(extra_context or {}),
+        }
+        return TemplateResponse(request, "admin/axes/accessattempt/lockouts.html", context)
+
+    def unlock_view(self, request):
+        """POST: forget the failures behind one lock (kind, username and/or ip_address), audited."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_delete_permission(request):
+            raise PermissionDenied
+        kind = request.POST.get("kind")
+        username = request.POST.get("username") or None
+        address = request.POST.get("ip_address") or None
+        needs = {PAIR: (username, address), ADDRESS: (address,), ACCOUNT: (username,)}
+        if kind not in needs or not all(needs[kind]):
+            self.message_user(request, "Nothing to unlock: the lock was not named.", messages.ERROR)
+        else:
+            # An address lock is about the address, an account's throttle about the account: each
+            # unlock forgets only the failures that made its own lock.
+            forgotten = AxesProxyHandler.reset_attempts(
+                username=username if kind != ADDRESS else None,
+                ip_address=address if kind != ACCOUNT else None,
+            )
+            audit("lockout.cleared", actor=request.user, kind=kind, username=username, address=address)
+            who = " from ".join(x for x in (username, address) if x)
+            self.message_user(request, f"Unlocked {who} ({forgotten} record(s) forgotten).", messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:axes_accessattempt_changelist"))
