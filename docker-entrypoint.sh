@@ -13,8 +13,8 @@ case "${1:-provider}" in
     # Requests never create or rotate keys: this makes the first ones, or does a rotation that fell due
     # while the provider was down, under the ring's lock (containers starting together rotate once).
     python manage.py keys rotate --if-due
-    exec gunicorn provider.wsgi --bind "${HOST:-0.0.0.0}:${PORT:-8000}" --workers "${WEB_CONCURRENCY:-2}" \
-      --threads "${GUNICORN_THREADS:-4}" --keep-alive 30
+    exec gunicorn provider.wsgi -c provider/gunicorn_conf.py --bind "${HOST:-0.0.0.0}:${PORT:-8000}" \
+      --workers "${WEB_CONCURRENCY:-2}" --threads "${GUNICORN_THREADS:-4}" --keep-alive 30
     ;;
   sample-api)
     exec gunicorn sample_api.wsgi --bind "${HOST:-0.0.0.0}:${PORT:-8001}" --workers "${WEB_CONCURRENCY:-2}"

@@ -39,6 +39,7 @@ from django.db.models import Max, Q, Sum
 from django.shortcuts import render
 from django.utils import timezone
 
+from provider import metrics
 from provider.ratelimit import too_many_requests
 
 from .forms import EmailAuthenticationForm
@@ -177,6 +178,7 @@ class LoginLockoutHandler(AxesDatabaseHandler):
         if lock is None:
             return
         _remember(request, lock, refused=False)
+        metrics.lockout(kind=lock.kind)
         if not request.axes_locked_out:
             request.axes_locked_out = True
             request.axes_credentials = credentials

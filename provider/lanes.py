@@ -28,6 +28,7 @@ LEAN_VIEWS = frozenset(
         "oauth2_provider:jwks-info",
         "oauth2_provider:oidc-connect-discovery-info",
         "oauth2_provider:oauth-server-metadata",
+        "metrics",
     }
 )
 

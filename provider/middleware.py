@@ -5,7 +5,7 @@ import re
 import time
 import uuid
 
-from provider import context
+from provider import context, metrics
 
 log = logging.getLogger("signet.request")
 # An incoming X-Request-ID (from a proxy) is kept only if it is short and harmless in a log line.
@@ -32,6 +32,8 @@ class RequestLogMiddleware:
         started = time.perf_counter()
         try:
             response = self.get_response(request)
+            elapsed = time.perf_counter() - started
+            metrics.request_answered(request, response, elapsed)
             response["X-Request-ID"] = request_id
             path = _loggable_path(request)
             log.info(
@@ -45,7 +47,7 @@ class RequestLogMiddleware:
                             "method": request.method,
                             "path": path,
                             "status": response.status_code,
-                            "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                            "duration_ms": round(elapsed * 1000, 1),
                             "client_ip": ip,
                         }
                     }

@@ -351,6 +351,26 @@ SIGNET_CLIENT_CACHE_SECONDS = env.int("SIGNET_CLIENT_CACHE_SECONDS", default=5)
 # Issued tokens are a JSON log line ("token.issued"); true also stores an audit row per token.
 SIGNET_AUDIT_TOKEN_ROWS = env.bool("SIGNET_AUDIT_TOKEN_ROWS", default=False)
 
+# --- Metrics (provider/metrics/, README "Metrics") ------------------------------------------
+# /metrics in Prometheus' text format; off answers 404 as if it did not exist.
+SIGNET_METRICS = env.bool("SIGNET_METRICS", default=False)
+# A bearer secret the scraper sends (Authorization: Bearer ...). Without one, only a direct connection
+# from this machine's loopback (no proxy header) may scrape.
+SIGNET_METRICS_TOKEN = env.str("SIGNET_METRICS_TOKEN", default="")
+if SIGNET_METRICS_TOKEN and len(SIGNET_METRICS_TOKEN) < 24:
+    raise ImproperlyConfigured(
+        "SIGNET_METRICS_TOKEN must be at least 24 characters: "
+        "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+    )
+# prometheus_client's own variable (it reads it at import): each worker process writes its counters
+# to a file there and /metrics sums them. provider/gunicorn_conf.py sets it for gunicorn's workers.
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
+if not PROMETHEUS_MULTIPROC_DIR:
+    # Empty means unset, as for every variable here: prometheus_client would take "" for a folder.
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+elif not Path(PROMETHEUS_MULTIPROC_DIR).is_dir():
+    raise ImproperlyConfigured(f"PROMETHEUS_MULTIPROC_DIR is not a folder: {PROMETHEUS_MULTIPROC_DIR}")
+
 # --- Signing keys -------------------------------------------------------------------------
 # 32 random bytes, base64: anything else stops start-up with one line saying how to generate one
 # (keys/kek.py). An earlier value of any shape may stay in the fallbacks until `keys reencrypt`.

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from . import health
+from .metrics import views as metrics_views
 
 # A database outage answers 503 with a JSON body; any other error keeps Django's plain pages.
 handler400 = health.bad_request
@@ -16,4 +17,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics_views.metrics, name="metrics"),
 ]

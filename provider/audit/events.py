@@ -4,7 +4,7 @@ import logging
 
 from django.db import DatabaseError, transaction
 
-from provider import context
+from provider import context, metrics
 
 log = logging.getLogger("signet.audit")
 
@@ -20,6 +20,7 @@ def audit(event, *, actor=None, client_id=None, store=True, **fields):
     """
     from .models import AuditEvent
 
+    metrics.audit_event(event, client_id, fields)
     actor_text = "" if actor is None else str(getattr(actor, "pk", None) or actor)
     record = {
         "event": event,

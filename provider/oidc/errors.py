@@ -35,6 +35,7 @@ def json_error(error, description=None, *, status=400):
     if description:
         body["error_description"] = description
     response = JsonResponse(body, status=status)
+    response.signet_oauth_error = error  # counted by provider.metrics
     response["Cache-Control"] = "no-store"
     response["Pragma"] = "no-cache"
     if status == 401:
@@ -55,6 +56,7 @@ def bearer_challenge(status, error=None, description=None):
         params.append(f'error_description="{description}"')
     body = {"error": error, **({"error_description": description} if description else {})} if error else {}
     response = JsonResponse(body, status=status)
+    response.signet_oauth_error = error  # counted by provider.metrics
     response["WWW-Authenticate"] = "Bearer" + (" " + ", ".join(params) if params else "")
     response["Cache-Control"] = "no-store"
     return response
