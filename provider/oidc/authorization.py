@@ -14,6 +14,7 @@ from django.conf import settings
 from oauth2_provider.models import get_application_model
 from oauthlib.oauth2.rfc6749 import errors
 
+from accounts import authn, mfa_policy
 from accounts.sessions import session_auth_time, session_sid
 from keys import jwt
 from provider import untrusted_json
@@ -23,10 +24,12 @@ from .consent import consent_covers
 
 BROWSER_SESSION = "Signet-Browser-Session"
 
-# Authentication Context Class Reference of a password login (ISO/IEC 29115 level 1). Signet has one
-# way to authenticate, so every session satisfies exactly this one.
-ACR_PASSWORD = "1"
-ACR_VALUES_SUPPORTED = [ACR_PASSWORD]
+# The acr levels a sign-in can reach (accounts/authn.py: "1" a password, "2" two kinds of factor,
+# "phr" a passkey with user verification), weakest first.
+ACR_VALUES_SUPPORTED = list(authn.ACR_VALUES)
+
+# What a signed-in session still owes an authorization request (authentication_step).
+STEP_UP, ENROL, UNMET = "step_up", "enrol", "unmet"
 
 # Parameters that may legitimately repeat: RFC 8707 asks for one `resource` per target.
 REPEATABLE_PARAMETERS = frozenset({"resource"})
@@ -42,6 +45,7 @@ class BrowserSession:
     user: object = None
     auth_time: int | None = None
     sid: str | None = None
+    methods: tuple = ()  # RFC 8176 amr values the session signed in with (accounts/authn.py)
 
 
 ANONYMOUS = BrowserSession()
@@ -49,6 +53,27 @@ ANONYMOUS = BrowserSession()
 
 class InvalidHint(Exception):
     """The id_token_hint is not an ID token this provider issued."""
+
+
+class InteractionRequired(errors.OAuth2Error):
+    """OIDC Core 3.1.2.6: the request needs a page the user must see (prompt=none forbids it)."""
+
+    error = "interaction_required"
+
+
+class UnmetAuthenticationRequirements(errors.OAuth2Error):
+    """OpenID Connect Unmet Authentication Requirements 1.0: the essential acr cannot be reached."""
+
+    error = "unmet_authentication_requirements"
+
+
+@dataclass(frozen=True)
+class AuthenticationStep:
+    """What the session must do before this request gets a code: STEP_UP, ENROL or UNMET."""
+
+    action: str
+    acr: str  # the level it is for
+    required: bool  # False when only acr_values asked (voluntary: prompt=none goes on without it)
 
 
 def _now():
@@ -120,17 +145,57 @@ def acr_requested(*, acr_values, claims_request):
     return "acr" in claim_rules.requested_claim_names(claims_request, "id_token")
 
 
-def essential_acr_unmet(claims_request):
-    """OIDC Core 5.5.1.1: an essential acr request naming only values Signet cannot satisfy."""
+def essential_acr_values(claims_request):
+    """OIDC Core 5.5.1.1: the acr values an essential acr request names (None when acr is not essential)."""
     if not isinstance(claims_request, dict) or not isinstance(claims_request.get("id_token"), dict):
-        return False
+        return None
     spec = claims_request["id_token"].get("acr")
     if not isinstance(spec, dict) or not spec.get("essential"):
-        return False
+        return None
     wanted = spec.get("values") if isinstance(spec.get("values"), list) else None
     if wanted is None and "value" in spec:
         wanted = [spec["value"]]
-    return wanted is not None and ACR_PASSWORD not in wanted
+    return wanted
+
+
+def essential_acr_unmet(claims_request):
+    """OIDC Core 5.5.1.1: an essential acr request naming only values no Signet sign-in reaches."""
+    wanted = essential_acr_values(claims_request)
+    return wanted is not None and not any(value in ACR_VALUES_SUPPORTED for value in wanted)
+
+
+def _first_reachable(user, have, wanted):
+    """(met, the first of `wanted` the user's factors can reach): met when `have` satisfies one already."""
+    known = [value for value in wanted if value in ACR_VALUES_SUPPORTED]
+    if any(authn.acr_satisfies(have, value) for value in known):
+        return True, None
+    return False, next((value for value in known if mfa_policy.can_reach(user, value)), None)
+
+
+def authentication_step(*, user, methods, client, acr_values=None, claims_request=None):
+    """What a session signed in with `methods` still owes a request, or None when it may go on.
+
+    In order: the MFA policy (SIGNET_MFA or the client's require_mfa) steps a user with a factor up
+    and enrols one without; an essential acr (OIDC Core 5.5.1.1) steps up, or is UNMET when the
+    user's factors cannot reach it; acr_values (3.1.2.1, voluntary) step up only when they can.
+    """
+    have = authn.acr_for(methods)
+    if mfa_policy.mfa_required(client) and not authn.acr_satisfies(have, authn.ACR_MFA):
+        action = STEP_UP if mfa_policy.can_reach(user, authn.ACR_MFA) else ENROL
+        return AuthenticationStep(action, authn.ACR_MFA, required=True)
+    essential = essential_acr_values(claims_request)
+    if essential:
+        met, reachable = _first_reachable(user, have, essential)
+        if not met:
+            if reachable is None:
+                return AuthenticationStep(UNMET, "", required=True)
+            return AuthenticationStep(STEP_UP, reachable, required=True)
+    voluntary = acr_values.split() if isinstance(acr_values, str) else []
+    if voluntary:
+        met, reachable = _first_reachable(user, have, voluntary)
+        if not met and reachable is not None:
+            return AuthenticationStep(STEP_UP, reachable, required=False)
+    return None
 
 
 def _parse_claims_request(raw):
@@ -162,7 +227,10 @@ def browser_session(django_request):
     if user is None or not user.is_authenticated:
         return ANONYMOUS
     return BrowserSession(
-        user=user, auth_time=session_auth_time(django_request), sid=session_sid(django_request)
+        user=user,
+        auth_time=session_auth_time(django_request),
+        sid=session_sid(django_request),
+        methods=tuple(authn.session_methods(django_request)),
     )
 
 
@@ -309,7 +377,21 @@ class AuthorizationRules:
         ):
             return False
         # OIDC Core 3.1.2.1: a hint naming someone else is login_required when no UI may be shown.
-        return self._hint_names_session_user(request, session)
+        if not self._hint_names_session_user(request, session):
+            return False
+        # A second step the policy or an essential acr asks for is a page: interaction_required.
+        step = authentication_step(
+            user=session.user,
+            methods=session.methods,
+            client=request.client,
+            acr_values=request.acr_values,
+            claims_request=_parse_claims_request(request.claims),
+        )
+        if step is not None and step.action == UNMET:
+            raise UnmetAuthenticationRequirements(request=request)
+        if step is not None and step.required:
+            raise InteractionRequired(request=request)
+        return True
 
     def validate_silent_authorization(self, request):
         """OIDC Core 3.1.2.1 prompt=none: consent must already cover everything asked for."""
@@ -375,18 +457,22 @@ class AuthorizationRules:
     # --- acr ------------------------------------------------------------------------------------
     @staticmethod
     def authorization_acr(request):
-        """The acr to record on a code: ACR_PASSWORD when the request asked for acr, else ""."""
+        """The acr to record on a code: the level the session's methods reach, or "" when not returned.
+
+        OIDC Core 2 makes acr OPTIONAL: it is returned when the request asked for it (acr_values or
+        the claims parameter) and when an MFA policy applied to the client, whose relying party may
+        then check the level it was promised; otherwise it stays out, as before.
+        """
         claims_request = request.claims
         if isinstance(claims_request, str):
             try:
                 claims_request = _parse_claims_request(claims_request)
             except ValueError:
                 claims_request = None
-        return (
-            ACR_PASSWORD
-            if acr_requested(acr_values=request.acr_values, claims_request=claims_request)
-            else ""
-        )
+        asked = acr_requested(acr_values=request.acr_values, claims_request=claims_request)
+        if not asked and not mfa_policy.mfa_required(request.client):
+            return ""
+        return authn.acr_for(getattr(request, "amr", None) or [])
 
 
 def _requested_sub(claims_request):

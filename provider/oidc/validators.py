@@ -53,7 +53,7 @@ class SignetValidator(AuthorizationRules, OAuth2Validator):
         return super().validate_scopes(client_id, scopes, client, request, *args, **kwargs)
 
     def save_authorization_code(self, client_id, code, request, *args, **kwargs):
-        """The code's row, with what its exchange needs to know of this sign-in (auth_time, sid, acr).
+        """The code's row, with what its exchange needs to know of this sign-in (auth_time, sid, amr, acr).
 
         The grant keeps only the named claims the user was shown and approved: those of scopes the
         client is allowed now (the consent page showed exactly those). Allowing the client more
@@ -76,5 +76,7 @@ class SignetValidator(AuthorizationRules, OAuth2Validator):
             resource=list(request.resource or []),
             auth_time=getattr(request, "auth_time", None),
             sid=getattr(request, "sid", None) or "",
+            # The session's methods (authn.session_methods, handed over by the view): RFC 8176 amr.
+            amr=list(getattr(request, "amr", None) or []),
             acr=self.authorization_acr(request),
         )

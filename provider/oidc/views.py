@@ -9,6 +9,7 @@ from django.core import signing
 from django.core.exceptions import SuspiciousOperation
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, resolve_url
+from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
@@ -20,11 +21,17 @@ from oauth2_provider.oauth2_backends import OAuthLibCore
 from oauthlib.common import add_params_to_uri
 from oauthlib.oauth2.rfc6749 import errors
 
+from accounts import authn
 from accounts.sessions import session_auth_time, session_sid
 from provider import untrusted_json
 
 from .authorization import (
     BROWSER_SESSION,
+    ENROL,
+    UNMET,
+    InteractionRequired,
+    UnmetAuthenticationRequirements,
+    authentication_step,
     browser_session,
     consent_scopes,
     parse_max_age,
@@ -46,6 +53,8 @@ ERROR_DESCRIPTIONS = {
     "login_required": "The user must sign in (no session, or it does not satisfy this request).",
     "consent_required": "The user has not yet allowed this client these scopes.",
     "access_denied": "The user denied the request.",
+    "interaction_required": "The user must complete a second sign-in step (prompt=none forbids it).",
+    "unmet_authentication_requirements": "The user cannot reach the essential authentication context.",
 }
 
 
@@ -140,6 +149,9 @@ class AuthorizeView(dot_views.AuthorizationView):
             auth_time=session_auth_time(request),
         ):
             return self._log_in_then_continue(credentials)
+        owed = self._second_factor_owed(credentials)
+        if owed is not None:
+            return owed
         if "approval_prompt" in request.GET:
             # DOT's approval_prompt=auto approves whenever a live token covers the scopes, which
             # would bypass prompt=consent; Signet remembers consent in its Consent table only.
@@ -147,6 +159,39 @@ class AuthorizeView(dot_views.AuthorizationView):
             request.GET = request.GET.copy()
             del request.GET["approval_prompt"]
         return super().get(request, *args, **kwargs)
+
+    def _authentication_step(self, client_id, claims, acr_values=None):
+        client = get_application_model().objects.filter(client_id=client_id).first()
+        return authentication_step(
+            user=self.request.user,
+            methods=authn.session_methods(self.request),
+            client=client,
+            acr_values=acr_values,
+            claims_request=_json_or_none(claims),
+        )
+
+    def _second_factor_owed(self, credentials):
+        """A step-up, an enrolment or an error when the session's acr is below what this request needs.
+
+        The MFA policy and an essential acr are required: prompt=none then answers interaction_required
+        (OIDC Core 3.1.2.6). acr_values alone are voluntary: prompt=none goes on without the step.
+        """
+        step = self._authentication_step(
+            credentials.get("client_id"), self.request.GET.get("claims"), self.request.GET.get("acr_values")
+        )
+        if step is None:
+            return None
+        if step.action == UNMET:
+            return self._error(UnmetAuthenticationRequirements, credentials)
+        if "none" in prompt_values(self.request.GET.get("prompt")):
+            return self._error(InteractionRequired, credentials) if step.required else None
+        here = self.request.get_full_path()
+        if step.action == ENROL:
+            return HttpResponseRedirect(reverse("accounts:mfa_setup") + "?" + urlencode({"next": here}))
+        query = {"next": here}
+        if step.acr == authn.ACR_PHISHING_RESISTANT:
+            query["acr"] = step.acr
+        return HttpResponseRedirect(reverse("accounts:login_verify") + "?" + urlencode(query))
 
     def handle_prompt_login(self):
         # DOT calls this for prompt=login; get() above has already handled it, this is a safety net.
@@ -225,8 +270,25 @@ class AuthorizeView(dot_views.AuthorizationView):
 
     # --- after the user (or their remembered consent) answered ----------------------------------
     def create_authorization_response(self, request, scopes, credentials, allow):
-        # OIDC Core 2: auth_time is when *this browser session* authenticated; sid names it.
-        credentials = dict(credentials, auth_time=session_auth_time(request), sid=session_sid(request))
+        # OIDC Core 2: auth_time is when *this browser session* authenticated; sid names it; amr
+        # (RFC 8176) says how, and the acr recorded on the code follows from it.
+        if allow:
+            # get() sent the user through any step owed; a consent form posted without it is refused.
+            step = self._authentication_step(credentials.get("client_id"), credentials.get("claims"))
+            if step is not None and step.required:
+                raise OAuthToolkitError(
+                    error=errors.AccessDeniedError(
+                        state=credentials.get("state"),
+                        description="The sign-in does not meet this client's authentication requirements.",
+                    ),
+                    redirect_uri=credentials.get("redirect_uri"),
+                )
+        credentials = dict(
+            credentials,
+            auth_time=session_auth_time(request),
+            sid=session_sid(request),
+            amr=authn.session_methods(request),
+        )
         return super().create_authorization_response(request, scopes, credentials, allow)
 
     def form_valid(self, form):

@@ -60,3 +60,21 @@ def submit_form(browser, page, form_id, fields):
 
 def sign_out(browser):
     browser.http.cookies.clear()
+
+
+def continue_link(page):
+    """The "continue" link of the recovery-codes page."""
+    import html
+
+    match = re.search(r'<a href="([^"]*)" id="continue">', page.text)
+    assert match, page.text[:2000]
+    return html.unescape(match.group(1))
+
+
+def confirm_totp_directly(user, moment=NOW):
+    """Give `user` a confirmed authenticator without a browser (a session signed in before it existed)."""
+    from accounts import totp
+
+    secret = totp.totp_begin(user=user).secret
+    assert totp.totp_confirm(user=user, code=code_at(secret, moment))
+    return secret
