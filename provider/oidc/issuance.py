@@ -21,6 +21,7 @@ from . import audiences, lifetimes, refresh
 from .claims import claims_for, user_claims
 from .consent import named_claim_scopes
 
+# RFC 8176: what a grant recorded before sign-in methods were recorded was (a password was all there was).
 AMR_PASSWORD = ["pwd"]
 
 
@@ -81,7 +82,7 @@ def id_token_claims(ctx, *, access_token):
             "exp": ctx.epoch + int(lifetimes.id_token_lifetime(client)),
             "jti": str(uuid.uuid4()),
             "at_hash": token_hash(access_token),
-            "amr": AMR_PASSWORD,
+            "amr": list(grant.amr) if grant is not None and grant.amr else AMR_PASSWORD,
         }
     )
     if grant is not None and grant.auth_time:
@@ -99,7 +100,9 @@ def token_response(ctx, *, with_refresh_token, with_id_token):
     """RFC 6749 5.1 (and OIDC Core 3.1.3.3): the body of a successful token response."""
     refresh_token = row = None
     if with_refresh_token:
-        refresh_token, row = refresh.refresh_token_issue(grant=ctx.grant, resources=ctx.resources)
+        refresh_token, row = refresh.refresh_token_issue(
+            grant=ctx.grant, resources=ctx.resources, now=ctx.now
+        )
     claims = access_token_claims(ctx, refresh_id=row.pk if row is not None else None)
     access_token = jwt.sign(claims, typ="at+jwt")
     body = {

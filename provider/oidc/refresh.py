@@ -16,7 +16,7 @@ from oauth2_provider.models import get_refresh_token_model
 
 from provider.audit import audit
 
-from . import lifetimes
+from . import lifetimes, storage
 from .models import TokenFamily
 
 
@@ -34,6 +34,7 @@ def family_start(
     auth_time=None,
     sid="",
     acr="",
+    amr=(),
     id_token_claims=None,
     userinfo_claims=None,
     code=None,
@@ -41,7 +42,7 @@ def family_start(
 ):
     """Record a new grant for a code or password exchange."""
     now = now or timezone.now()
-    return TokenFamily.objects.create(
+    grant = TokenFamily(
         family=uuid.uuid4(),
         client=client,
         user=user,
@@ -51,25 +52,31 @@ def family_start(
         auth_time=auth_time,
         sid=sid or "",
         acr=acr or "",
+        amr=list(amr or ()),
         id_token_claims=id_token_claims,
         userinfo_claims=userinfo_claims,
         offline=lifetimes.OFFLINE_ACCESS in scopes,
+        created_at=now,
         expires_at=now + lifetimes.refresh_family_lifetime(scopes),
     )
+    return storage.insert(grant, returning_pk=True)
 
 
-def refresh_token_issue(*, grant, resources):
+def refresh_token_issue(*, grant, resources, now=None):
     """(value, row) of a new refresh token of `grant`: the row holds its checksum only."""
+    now = now or timezone.now()
     value = secrets.token_urlsafe(32)
-    row = get_refresh_token_model().objects.create(
+    row = get_refresh_token_model()(
         user_id=grant.user_id,
         application_id=grant.client_id,
         token="",  # RFC 9700 token storage: the checksum alone finds it
         token_checksum=checksum(value),
         token_family=grant.family,
         resource=list(resources),
+        created=now,
+        updated=now,
     )
-    return value, row
+    return value, storage.insert(row, returning_pk=True)
 
 
 def refresh_token_expired(*, refresh_token, client, family, now=None):

@@ -3,7 +3,8 @@
 SQL statements are most of a token request's CPU (bench/token_cost.py), so these tests pin the
 statements each grant runs, by kind and table. Issue 15's budgets count BEGIN and COMMIT too, which
 the capture does not show (their handling differs between PostgreSQL and SQLite): client credentials
-0 statements with the client cached, a code exchange and a refresh at most 6 with BEGIN and COMMIT.
+0 statements with the client cached, a code exchange and a refresh at most 6 with BEGIN and COMMIT
+(now 6 and 5).
 """
 
 import base64
@@ -129,8 +130,7 @@ def test_a_refresh_rotates_the_locked_token_without_reading_it_again(rp_client, 
     assert response.status_code == 200, response.content
     statements = _statements(captured)
     assert statements == [
-        ("SELECT", "oauth2_provider_refreshtoken"),  # locked
-        ("SELECT", "oidc_tokenfamily"),  # the grant, with its user
+        ("SELECT", "oauth2_provider_refreshtoken"),  # locked, with its grant and the grant's user
         ("UPDATE", "oauth2_provider_refreshtoken"),  # the presented token: used
         ("INSERT", "oauth2_provider_refreshtoken"),  # its successor
     ]

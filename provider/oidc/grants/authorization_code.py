@@ -13,11 +13,11 @@ import re
 from django.utils.crypto import constant_time_compare
 
 from .. import claims as claim_rules
-from .. import issuance, refresh
+from .. import issuance, refresh, storage
 from ..client_authentication import plausible_identifier
 from ..consent import scopes_still_granted
 from ..errors import invalid_grant, invalid_request
-from ..models import AuthorizationCode, Client, TokenFamily
+from ..models import Client, TokenFamily
 from .rules import narrowed_resources
 
 CLIENT_GRANTS = (Client.GRANT_AUTHORIZATION_CODE,)
@@ -30,7 +30,7 @@ def issue(ctx):
     code = ctx.param("code")
     if code is None:
         raise invalid_request("The code parameter is missing.")
-    row = _locked_code(code) if plausible_identifier(code) else None
+    row = storage.code_take(code) if plausible_identifier(code) else None
     if row is None or row.application_id != ctx.client.pk:
         # Another client's code is as unknown as a used one: it changes nothing of that client's.
         _revoke_grant_of_used_code(code, ctx.client)
@@ -55,7 +55,7 @@ def issue(ctx):
     ctx.resources = narrowed_resources(ctx, granted=granted_resources)
     ctx.nonce = row.nonce or ""
     claims_request = json.loads(row.claims) if row.claims else None  # stored by Signet, already checked
-    row.delete()
+    storage.code_delete(row)
     ctx.grant = refresh.family_start(
         client=ctx.client,
         user=row.user,
@@ -64,21 +64,13 @@ def issue(ctx):
         auth_time=row.auth_time,
         sid=row.sid,
         acr=row.acr,
+        amr=row.amr,
         id_token_claims=claim_rules.section(claims_request, "id_token"),
         userinfo_claims=claim_rules.section(claims_request, "userinfo"),
         code=code,
         now=ctx.now,
     )
     return issuance.token_response(ctx, with_refresh_token=True, with_id_token=True)
-
-
-def _locked_code(code):
-    return (
-        AuthorizationCode.objects.select_for_update(of=("self",))
-        .select_related("user")
-        .filter(code=code)
-        .first()
-    )
 
 
 def check_pkce(row, verifier):

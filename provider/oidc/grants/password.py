@@ -46,6 +46,12 @@ def issue(ctx):
         raise invalid_grant("Invalid credentials given.")
     ctx.user, ctx.scopes, ctx.resources = user, scopes, resources
     ctx.grant = refresh.family_start(
-        client=ctx.client, user=user, scopes=scopes, resources=resources, auth_time=ctx.epoch, now=ctx.now
+        client=ctx.client,
+        user=user,
+        scopes=scopes,
+        resources=resources,
+        auth_time=ctx.epoch,
+        amr=issuance.AMR_PASSWORD,
+        now=ctx.now,
     )
     return issuance.token_response(ctx, with_refresh_token=True, with_id_token=False)

@@ -5,12 +5,10 @@ one wins. A token presented after its rotation revokes its whole grant. Bound to
 client's attempt changes nothing, not even reuse detection.
 """
 
-from oauth2_provider.models import get_refresh_token_model
-
-from .. import issuance, refresh
+from .. import issuance, refresh, storage
 from ..consent import scopes_still_granted
 from ..errors import invalid_grant, invalid_request
-from ..models import Client, TokenFamily
+from ..models import Client
 from .rules import narrowed_resources, requested_scopes
 
 CLIENT_GRANTS = (Client.GRANT_AUTHORIZATION_CODE, Client.GRANT_PASSWORD)
@@ -21,16 +19,12 @@ def issue(ctx):
     value = ctx.param("refresh_token")
     if value is None:
         raise invalid_request("The refresh_token parameter is missing.")
-    rows = list(
-        get_refresh_token_model()
-        .objects.select_for_update(of=("self",))
-        .filter(token_checksum=refresh.checksum(value))
-    )
-    if not rows or any(row.application_id != ctx.client.pk for row in rows):
+    taken = storage.refresh_tokens_take(refresh.checksum(value))
+    if not taken or any(row.application_id != ctx.client.pk for row, _ in taken):
         raise invalid_grant("The refresh token is invalid.")
-    live = next((row for row in rows if row.revoked is None), None)
+    live, grant = next(((row, grant) for row, grant in taken if row.revoked is None), (None, None))
     if live is None:
-        used = max(rows, key=lambda row: row.revoked)
+        used = max((row for row, _ in taken), key=lambda row: row.revoked)
         refresh.family_revoke(
             family=used.token_family,
             event="token.refresh_reuse",
@@ -38,7 +32,6 @@ def issue(ctx):
             actor=used.user_id,
         )
         raise invalid_grant("The refresh token was already used; its grant is revoked.")
-    grant = TokenFamily.objects.select_related("user").filter(family=live.token_family).first()
     if grant is None or grant.revoked_at is not None:
         raise invalid_grant("The refresh token's grant has ended.")
     if not grant.user.is_active:
@@ -52,6 +45,5 @@ def issue(ctx):
     ctx.resources = narrowed_resources(ctx, granted=list(grant.resource or []))
     ctx.user = grant.user
     ctx.grant = grant
-    live.revoked = ctx.now
-    live.save(update_fields=["revoked", "updated"])
+    storage.refresh_token_use(live, now=ctx.now)
     return issuance.token_response(ctx, with_refresh_token=True, with_id_token=True)
