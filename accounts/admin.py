@@ -17,7 +17,7 @@ from provider.audit import audit
 
 from . import lockout
 from .models import User
-from .services import password_changed_notify
+from .services import password_changed_notify, user_disabled_notify
 
 
 class UserCreationForm(AdminUserCreationForm):
@@ -68,6 +68,15 @@ class UserAdmin(DjangoUserAdmin):
         ("Dates", {"fields": ("last_login", "date_joined", "updated_at")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+
+    @transaction.atomic
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "is_active" in form.changed_data:
+            # Unticking "active" ends the user's sessions and grants, as `manage.py users disable` does.
+            if not obj.is_active:
+                user_disabled_notify(user=obj)
+            audit("user.enabled" if obj.is_active else "user.disabled", actor=request.user, user=str(obj.pk))
 
 
 # --- Lockouts ------------------------------------------------------------------------------------

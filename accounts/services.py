@@ -43,11 +43,17 @@ def user_set_active(*, user, active):
     user.is_active = active
     user.save(update_fields=["is_active"])
     if not active:
-        user_sessions_end(user=user)
-        # A disabled user's tokens are refused already (their state is read with each token); ending
-        # the grants as well keeps them from coming back if the account is enabled again.
-        signals.user_disabled.send(sender=user.__class__, user=user)
+        user_disabled_notify(user=user)
     return True
+
+
+def user_disabled_notify(*, user):
+    """End what a just-disabled `user` still holds: their browser sessions and, through the
+    receivers of signals.user_disabled, their grants. Call it inside the transaction that disabled them."""
+    user_sessions_end(user=user)
+    # A disabled user's tokens are refused already (their state is read with each token); ending
+    # the grants as well keeps them from coming back if the account is enabled again.
+    signals.user_disabled.send(sender=user.__class__, user=user)
 
 
 def user_sessions_end(*, user):

@@ -15,6 +15,7 @@ from django.test import Client as HttpClient
 from django.test import RequestFactory
 from django.urls import reverse
 
+from tests.admin.test_signet_admin import _failures
 from tests.tokens.conftest import exchange, mint_code
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -51,6 +52,7 @@ def test_every_admin_page_and_link_answers_without_an_error(issuer, rp_client, u
     code, verifier = mint_code(client, user, scope="openid profile email offline_access")
     assert exchange(issuer, client, secret, code, verifier).status_code == 200
     mint_code(client, user)  # one code left unused
+    _failures("alice@example.com", "203.0.113.5", 5)  # a locked sign-in on the Lockouts page
     operator = django_user_model.objects.create_superuser("operator@example.com", "operator password 123")
     http = HttpClient(raise_request_exception=False)
     http.force_login(operator)
@@ -74,3 +76,4 @@ def test_every_admin_page_and_link_answers_without_an_error(issuer, rp_client, u
     print(f"FIGURES admin walk: {len(pages)} pages, {len(answered)} URLs answered")
     assert errors == [], errors
     assert any("/change/" in url for url in answered)
+    assert answered[reverse("admin:axes_accessattempt_changelist")] == 200
