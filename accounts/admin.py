@@ -15,7 +15,7 @@ from django.urls import path, reverse
 
 from provider.audit import audit
 
-from . import lockout
+from . import lockout, mfa_reset
 from .models import User
 from .services import password_changed_notify, user_disabled_notify
 
@@ -60,14 +60,48 @@ class UserAdmin(DjangoUserAdmin):
     )
     list_filter = ("is_active", "is_staff", "is_superuser", "email_verified")
     search_fields = ("email", "first_name", "last_name", "id")
-    readonly_fields = ("id", "date_joined", "updated_at", "last_login")
+    readonly_fields = ("id", "date_joined", "updated_at", "last_login", "second_factors")
+    actions = ["mfa_reset_action"]
     fieldsets = (
         (None, {"fields": ("id", "email", "password")}),
         ("Profile", {"fields": ("first_name", "last_name", "email_verified")}),
         ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
         ("Dates", {"fields": ("last_login", "date_joined", "updated_at")}),
+        ("Second factors", {"fields": ("second_factors",)}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+
+    @admin.display(description="Second factors")
+    def second_factors(self, obj):
+        """Which factors the user has (never a secret): reset them with the "Reset second factors" action."""
+        if obj is None or obj.pk is None:
+            return "-"
+        factors = mfa_reset.second_factors_of(obj)
+        passkeys = ", ".join(factors["passkeys"]) or "none"
+        return (
+            f"Authenticator app: {'on' if factors['totp'] else 'off'}; "
+            f"recovery codes left: {factors['recovery_codes_left']}; "
+            f"passkeys ({len(factors['passkeys'])}): {passkeys}"
+        )
+
+    @admin.action(description="Reset second factors (authenticator app, recovery codes, passkeys)")
+    def mfa_reset_action(self, request, queryset):
+        """Asks for a reason first; each reset is audited (mfa.reset) and mailed to the user."""
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        reason = (request.POST.get("reason") or "").strip()[:500]
+        if "apply" not in request.POST or not reason:
+            context = {
+                **self.admin_site.each_context(request),
+                "title": "Reset second factors",
+                "users": list(queryset),
+                "error": "Give a reason." if "apply" in request.POST else "",
+            }
+            return TemplateResponse(request, "admin/accounts/user/mfa_reset.html", context)
+        for user in queryset:
+            mfa_reset.mfa_reset(user=user, actor=request.user, reason=reason)
+        self.message_user(request, f"Second factors reset for {queryset.count()} user(s).", messages.SUCCESS)
+        return None
 
     @transaction.atomic
     def save_model(self, request, obj, form, change):

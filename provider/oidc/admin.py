@@ -58,6 +58,7 @@ class ClientForm(forms.ModelForm):
             "allowed_scopes",
             "audiences",
             "skip_authorization",
+            "require_mfa",  # its users sign in with a second factor (accounts/mfa_policy.py)
             "is_active",
             "access_token_lifetime",
             "id_token_lifetime",
@@ -151,7 +152,7 @@ class GrantTypeFilter(admin.SimpleListFilter):
 class ClientAdmin(admin.ModelAdmin):
     form = ClientForm
     list_display = ("name", "client_id", "client_type", "authorization_grant_type", "is_active", "updated")
-    list_filter = ("is_active", "client_type", GrantTypeFilter, "skip_authorization")
+    list_filter = ("is_active", "client_type", GrantTypeFilter, "skip_authorization", "require_mfa")
     search_fields = ("name", "client_id", "redirect_uris", "audiences")
     ordering = ("name",)
     actions = ("disable_clients", "enable_clients")

@@ -9,6 +9,7 @@ from django.db.models import Q
 
 from provider.cli import OperatorCommand
 
+from ...mfa_reset import mfa_reset
 from ...services import user_create, user_set_active, user_set_password
 
 
@@ -66,6 +67,13 @@ class Command(OperatorCommand):
         password.add_argument(
             "--password-stdin", action="store_true", help="read the password from the first line of stdin"
         )
+
+        reset = subparsers.add_parser(
+            "mfa-reset",
+            help="remove a user's authenticator app, recovery codes and passkeys (lost); mails them",
+        )
+        reset.add_argument("user", metavar="EMAIL_OR_ID")
+        reset.add_argument("--reason", required=True, help="why (kept in the audit log)")
 
         delete = subparsers.add_parser("delete", help="delete a user with their grants and consents")
         delete.add_argument("user", metavar="EMAIL_OR_ID")
@@ -164,6 +172,18 @@ class Command(OperatorCommand):
         if not first:
             self.fail("no password given")
         return first
+
+    def do_mfa_reset(self, user, reason, **options):
+        user = self.user(user)
+        if not reason.strip():
+            self.fail("give a reason")
+        removed = mfa_reset(user=user, actor=self.actor, reason=reason.strip()[:500])
+        app = "removed" if removed["totp"] else "none"
+        self.emit(
+            {"id": str(user.pk), "email": user.email, **removed},
+            f"second factors of {user.email} reset: authenticator app {app}, "
+            f"{removed['recovery_codes']} recovery code(s), {removed['passkeys']} passkey(s)",
+        )
 
     def do_delete(self, user, yes, **options):
         user = self.user(user)
