@@ -120,7 +120,7 @@ class Command(OperatorCommand):
             "and client id stay as registered.",
         )
         update.add_argument("client_id")
-        update.add_argument("--name")
+        update.add_argument("--name", help="the name shown on the consent page")
         for stem, dest, item in LIST_OPTIONS:
             update.add_argument(
                 f"--{stem}",
@@ -139,9 +139,18 @@ class Command(OperatorCommand):
         update.add_argument(
             "--skip-consent", action="store_true", default=None, help="first-party: no consent page"
         )
-        update.add_argument("--no-skip-consent", action="store_false", dest="skip_consent")
-        update.add_argument("--identity-claims", action="store_true", default=None)
-        update.add_argument("--no-identity-claims", action="store_false", dest="identity_claims")
+        update.add_argument(
+            "--no-skip-consent", action="store_false", dest="skip_consent", help="users consent again"
+        )
+        update.add_argument(
+            "--identity-claims",
+            action="store_true",
+            default=None,
+            help="add email, given_name, family_name to access tokens when those scopes are granted",
+        )
+        update.add_argument(
+            "--no-identity-claims", action="store_false", dest="identity_claims", help="stop adding them"
+        )
         update.add_argument(
             "--require-mfa", action="store_true", default=None, help="its users sign in with a second factor"
         )
