@@ -12,6 +12,7 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse_lazy
 from django.utils.decorators import method_decorator
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.generic import TemplateView, UpdateView
 
@@ -43,6 +44,8 @@ class LoginView(auth_views.LoginView):
         context = super().get_context_data(**kwargs)
         # The relying party the user is signing in to, named as its operator registered it.
         context["client_name"] = client_display_name(authorize_param(self.get_redirect_url(), "client_id"))
+        # Django names the site after the request's host; the pages name it as the operator brands it.
+        context["site_name"] = settings.SIGNET_SITE_NAME
         return context
 
     def form_valid(self, form):
@@ -65,6 +68,10 @@ class LogoutView(auth_views.LogoutView):
 
     template_name = "accounts/logged_out.html"
 
+    def get_context_data(self, **kwargs):
+        # Django names the site after the request's host; the pages name it as the operator brands it.
+        return {**super().get_context_data(**kwargs), "site_name": settings.SIGNET_SITE_NAME}
+
     def get_default_redirect_url(self):
         # Rendering here, not redirecting to LOGOUT_REDIRECT_URL, tells the user it worked.
         return self.request.path
@@ -85,7 +92,7 @@ class ProfileEditView(LoginRequiredMixin, UpdateView):
         return self.request.user
 
     def form_valid(self, form):
-        messages.success(self.request, "Your profile was saved.")
+        messages.success(self.request, _("Your profile was saved."))
         return super().form_valid(form)
 
 
@@ -105,7 +112,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
             response = super().form_valid(form)
             password_changed_notify(user=form.user, reason="change")
         audit("password.changed", actor=form.user)
-        messages.success(self.request, "Your password was changed.")
+        messages.success(self.request, _("Your password was changed."))
         return response
 
 
@@ -140,7 +147,10 @@ class PasswordResetView(auth_views.PasswordResetView):
             return response
         # Links in the email point at the issuer, never at whatever Host header the request carried.
         issuer = urlsplit(settings.OIDC_ISSUER)
-        self.extra_email_context = {"base_url": f"{issuer.scheme}://{issuer.netloc}"}
+        self.extra_email_context = {
+            "base_url": f"{issuer.scheme}://{issuer.netloc}",
+            "site_name": settings.SIGNET_SITE_NAME,
+        }
         audit("password.reset_requested", actor=form.cleaned_data["email"][:254])
         # The mail goes out inside this request: until there is a task queue (the groups/sessions
         # issue brings one) the limits above are what bound it; then sending moves to the queue.

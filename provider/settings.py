@@ -6,13 +6,16 @@ Secrets have no default outside DEBUG: a missing one stops start-up with its nam
 
 import logging
 import os
+import re
 from collections.abc import MutableMapping
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy
 
 from keys import kek
 
@@ -106,6 +109,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The page's language: the authorization request's ui_locales, else Accept-Language (provider/locale.py).
+    "provider.locale.LanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -130,16 +135,45 @@ SIGNET_LEAN_MIDDLEWARE = [
 ROOT_URLCONF = "provider.urls"
 WSGI_APPLICATION = "provider.wsgi.application"
 
+# --- Branding ------------------------------------------------------------------------------
+# The name, logo and colour every page, email and the admin header show (provider/branding.py).
+SIGNET_SITE_NAME = env.str("SIGNET_SITE_NAME", default="Signet").strip()
+SIGNET_PRIMARY_COLOR = env.str("SIGNET_PRIMARY_COLOR", default="#1f4fc7").strip()
+if not re.fullmatch(r"#(?:[0-9a-fA-F]{3}){1,2}", SIGNET_PRIMARY_COLOR):
+    raise ImproperlyConfigured(
+        f"SIGNET_PRIMARY_COLOR must be a CSS hex colour such as #1f4fc7, not {SIGNET_PRIMARY_COLOR!r}."
+    )
+# A path on this site, an https URL (its origin joins the CSP's img-src) or a data:image/ URL.
+SIGNET_LOGO_URL = env.str("SIGNET_LOGO_URL", default="").strip()
+_logo = urlsplit(SIGNET_LOGO_URL)
+if _logo.scheme == "https" and _logo.netloc:
+    _logo_origins = [f"https://{_logo.netloc}"]
+elif (
+    not SIGNET_LOGO_URL
+    or SIGNET_LOGO_URL.startswith("data:image/")
+    or (SIGNET_LOGO_URL.startswith("/") and not SIGNET_LOGO_URL.startswith("//"))
+):
+    _logo_origins = []
+else:
+    raise ImproperlyConfigured(
+        "SIGNET_LOGO_URL must be a path on this site (/static/...), an https:// URL or a data:image/ URL."
+    )
+# Templates found here replace Signet's own of the same name (README: Branding and languages).
+SIGNET_TEMPLATES_DIR = env.str("SIGNET_TEMPLATES_DIR", default="").strip()
+if SIGNET_TEMPLATES_DIR and not Path(SIGNET_TEMPLATES_DIR).is_dir():
+    raise ImproperlyConfigured(f"SIGNET_TEMPLATES_DIR is not a folder: {SIGNET_TEMPLATES_DIR}")
+
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        "DIRS": [*([Path(SIGNET_TEMPLATES_DIR)] if SIGNET_TEMPLATES_DIR else []), BASE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "provider.branding.branding",
             ],
         },
     },
@@ -252,7 +286,7 @@ CONTENT_SECURITY_POLICY = {
         "default-src": [NONE],
         "script-src": [SELF],
         "style-src": [SELF],
-        "img-src": [SELF, "data:"],
+        "img-src": [SELF, "data:", *_logo_origins],
         "font-src": [SELF],
         "connect-src": [SELF],
         "base-uri": [NONE],
@@ -321,7 +355,10 @@ SIGNET_RATELIMIT_PASSWORD_RESET_EMAIL = _rate("SIGNET_RATELIMIT_PASSWORD_RESET_E
 # A cache outage must not take the token endpoint down with it.
 RATELIMIT_FAIL_OPEN = True
 
-LANGUAGE_CODE = "en-us"
+# The shipped translations (locale/): discovery's ui_locales_supported lists exactly these.
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("de", "Deutsch"), ("fr", "Français"), ("es", "Español")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -393,11 +430,12 @@ OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"
 
 SIGNET_HTTP_REDIRECT_URIS = _flag(env.str("SIGNET_HTTP_REDIRECT_URIS", default=""), DEBUG)
 
+# Descriptions as the consent page shows them, in the page's language.
 SIGNET_SCOPES = {
-    "openid": "Sign you in",
-    "profile": "See your name and profile",
-    "email": "See your email address",
-    "offline_access": "Stay signed in to this app when you are not using it",
+    "openid": gettext_lazy("Sign you in"),
+    "profile": gettext_lazy("See your name and profile"),
+    "email": gettext_lazy("See your email address"),
+    "offline_access": gettext_lazy("Stay signed in to this app when you are not using it"),
 }
 
 # DOT serves /authorize and RP-initiated logout, and is the data model and admin of clients and

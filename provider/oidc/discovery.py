@@ -58,6 +58,8 @@ def provider_metadata():
             *claims.SUPPORTED_CLAIMS,
         ],
         "claims_parameter_supported": True,
+        # OIDC Discovery 3: the languages the pages are shipped in (ui_locales, provider/locale.py).
+        "ui_locales_supported": [code for code, _name in settings.LANGUAGES],
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,
         "authorization_response_iss_parameter_supported": True,

@@ -11,6 +11,7 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, resolve_url
 from django.urls import reverse
 from django.utils.decorators import method_decorator
+from django.utils.translation import gettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.generic import TemplateView
@@ -48,7 +49,8 @@ CONSENT_FORM_FIELD = "signet_consent"
 CONSENT_SHOWN_FIELD = "signet_consent_shown"
 CONSENT_SHOWN_SALT = "signet.oidc.consent-shown"
 
-# oauthlib raises these without a description; the relying party's developer deserves one.
+# oauthlib raises these without a description; the relying party's developer deserves one. English
+# whatever the page's language: RFC 6749 4.1.2.1 allows only ASCII in error_description.
 ERROR_DESCRIPTIONS = {
     "login_required": "The user must sign in (no session, or it does not satisfy this request).",
     "consent_required": "The user has not yet allowed this client these scopes.",
@@ -63,7 +65,7 @@ def readable_problem(request):
     try:
         return request_encoding_problem(request)
     except (SuspiciousOperation, ValueError):
-        return "The request could not be read."
+        return gettext("The request could not be read.")
 
 
 def redirect_post_as_get(request):

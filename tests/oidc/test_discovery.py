@@ -32,6 +32,7 @@ CHECKED_FIELDS = {
     "claim_types_supported",
     "claims_supported",
     "claims_parameter_supported",
+    "ui_locales_supported",
     "request_parameter_supported",
     "request_uri_parameter_supported",
     "authorization_response_iss_parameter_supported",
@@ -234,6 +235,19 @@ def test_prompt_values_and_request_parameters(flow, user, metadata):
     assert flow.at_relying_party(flow.authorize(request_uri="https://rp.example.com/r"))["error"] == (
         "request_uri_not_supported"
     )
+
+
+def test_ui_locales_supported_are_the_shipped_languages(flow, metadata):
+    from pathlib import Path
+
+    locale = Path(__file__).resolve().parents[2] / "locale"
+    assert metadata["ui_locales_supported"] == ["en", "de", "fr", "es"]
+    assert sorted(metadata["ui_locales_supported"]) == sorted(
+        p.parent.parent.name for p in locale.glob("*/*/django.mo")
+    )
+    for language in metadata["ui_locales_supported"]:
+        login = flow.authorize(ui_locales=language)
+        assert f'<html lang="{language}">' in login.text and login.headers["Content-Language"] == language
 
 
 def test_iss_in_authorization_responses(flow, user, metadata):
