@@ -1,15 +1,17 @@
-"""Deployment as docker-compose describes it, tested without Docker (which these machines lack).
+"""Production as deploy/docker-compose.yml describes it, run without Docker (which these machines lack).
 
-The compose file must parse and point at files and variables that exist; the provider container's
-start command (docker-entrypoint.sh: migrate, collectstatic, keys rotate --if-due, gunicorn) runs here with
-the compose environment against a PostgreSQL server of our own, which the last test stops and
-restarts to see /readyz turn 503 and recover without a restart of the provider.
+The provider container's start command (docker-entrypoint.sh: migrate, collectstatic, keys rotate
+--if-due, gunicorn) and the jobs container's run here with the production compose environment against
+a PostgreSQL server of our own. Requests arrive as Caddy forwards them (Host: the domain,
+X-Forwarded-Proto: https). The last test stops and restarts PostgreSQL to see /readyz turn 503 and
+recover without a restart of the provider. tests/deploy/test_compose.py checks the files themselves.
 """
 
 import json
 import os
 import re
 import secrets
+import signal
 import subprocess
 import sys
 import threading
@@ -23,60 +25,20 @@ import yaml
 from tests.support.postgres import ThrowawayPostgres, free_port, unavailable_reason
 
 ROOT = Path(__file__).resolve().parents[2]
-COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
-ENTRYPOINT_VARIABLES = {"HOST", "PORT", "WEB_CONCURRENCY"}
-
-
-def variables_read_by(settings_file):
-    """Every environment variable name a settings module mentions as a string literal."""
-    return set(re.findall(r'"([A-Z][A-Z0-9_]{2,})"', (ROOT / settings_file).read_text()))
-
-
-def test_compose_file_has_the_four_services_built_from_this_folder():
-    services = COMPOSE["services"]
-    assert set(services) == {"postgres", "redis", "provider", "sample-api"}
-    for name in ("provider", "sample-api"):
-        assert services[name]["build"] == "."
-        assert (ROOT / "Dockerfile").is_file()
-    assert services["provider"]["command"] == ["provider"]
-    assert services["sample-api"]["command"] == ["sample-api"]
-    entrypoint = (ROOT / "docker-entrypoint.sh").read_text()
-    assert "  provider)" in entrypoint and "  sample-api)" in entrypoint
-    assert os.access(ROOT / "docker-entrypoint.sh", os.X_OK)
-    assert services["provider"]["depends_on"]["postgres"]["condition"] == "service_healthy"
-
-
-def test_compose_environment_names_only_variables_the_apps_read():
-    provider_reads = variables_read_by("provider/settings.py") | ENTRYPOINT_VARIABLES
-    sample_reads = variables_read_by("sample_api/settings.py") | ENTRYPOINT_VARIABLES
-    provider_env = set(COMPOSE["services"]["provider"]["environment"])
-    sample_env = set(COMPOSE["services"]["sample-api"]["environment"])
-    assert provider_env - provider_reads == set()
-    assert sample_env - sample_reads == set()
-    # Secrets have no default: compose stops with a message when they are missing.
-    for name in ("SECRET_KEY", "SIGNET_KEY_ENCRYPTION_KEY"):
-        assert COMPOSE["services"]["provider"]["environment"][name].startswith(f"${{{name}:?")
-
-
-def test_dockerfile_copies_existing_paths_and_runs_as_non_root():
-    dockerfile = (ROOT / "Dockerfile").read_text()
-    assert re.search(r"^FROM python:3\.\d+-slim", dockerfile, re.M)
-    for line in re.findall(r"^COPY (.+)$", dockerfile, re.M):
-        for source in line.split()[:-1]:
-            assert (ROOT / source).exists(), source
-    users = re.findall(r"^USER (\S+)", dockerfile, re.M)
-    assert users and users[-1] not in ("root", "0")
-    # Everything the provider needs at run time is copied into the image.
-    for needed in (
-        "provider",
-        "accounts",
-        "keys",
-        "templates",
-        "static",
-        "manage.py",
-        "docker-entrypoint.sh",
-    ):
-        assert needed in dockerfile, needed
+COMPOSE = yaml.safe_load((ROOT / "deploy" / "docker-compose.yml").read_text())
+DOMAIN = "id.example.test"
+ISSUER = f"https://{DOMAIN}"
+# What Caddy adds to every request it forwards (deploy/caddy/Caddyfile).
+FORWARDED = {"Host": DOMAIN, "X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.7"}
+# deploy/.env as an operator fills it in; the provider and the jobs container share it.
+SHELL_VALUES = {
+    "SIGNET_DOMAIN": DOMAIN,
+    "SECRET_KEY": secrets.token_urlsafe(50),
+    "SIGNET_KEY_ENCRYPTION_KEY": secrets.token_urlsafe(32),
+    "POSTGRES_PASSWORD": secrets.token_urlsafe(16),
+    "EMAIL_URL": "smtp://127.0.0.1:2525",
+    "DEFAULT_FROM_EMAIL": f"signet@{DOMAIN}",
+}
 
 
 def _expand(value, overrides):
@@ -105,36 +67,33 @@ def postgres():
     server.destroy()
 
 
-@pytest.fixture(scope="module")
-def deployed(postgres):
-    """The provider container's start command, run here with the compose environment."""
-    port = free_port()
-    issuer = f"http://127.0.0.1:{port}"
-    shell_values = {
-        "SECRET_KEY": secrets.token_urlsafe(50),
-        "SIGNET_KEY_ENCRYPTION_KEY": secrets.token_urlsafe(32),
-        "OIDC_ISSUER": issuer,
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-    }
+def compose_environment(service, postgres):
+    """A service's environment from the production compose file, with this machine's servers."""
     env = {
-        name: _expand(value, shell_values)
-        for name, value in COMPOSE["services"]["provider"]["environment"].items()
+        name: _expand(value, SHELL_VALUES)
+        for name, value in COMPOSE["services"][service]["environment"].items()
     }
     # The compose network's host names, replaced by this machine's servers.
+    assert (
+        env["DATABASE_URL"] == f"postgres://signet:{SHELL_VALUES['POSTGRES_PASSWORD']}@postgres:5432/signet"
+    )
     env["DATABASE_URL"] = postgres.url("postgres")
     env["REDIS_URL"] = env["REDIS_URL"].replace("redis://redis:", "redis://127.0.0.1:").replace("/0", "/15")
     env.update(
         {
-            "HOST": "127.0.0.1",  # never listen beyond this machine in tests
-            "PORT": str(port),
             "WEB_CONCURRENCY": "1",
             "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
             "SIGNET_READ_DOT_ENV": "false",
             "HOME": os.environ.get("HOME", "/tmp"),
         }
     )
+    return env
+
+
+def start_entrypoint(mode, env):
+    """docker-entrypoint.sh MODE in its own process, its output collected line by line."""
     process = subprocess.Popen(
-        ["sh", "docker-entrypoint.sh", "provider"],
+        ["sh", "docker-entrypoint.sh", mode],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -144,12 +103,25 @@ def deployed(postgres):
     stdout, stderr = [], []
     for stream, sink in ((process.stdout, stdout), (process.stderr, stderr)):
         threading.Thread(target=lambda s=stream, k=sink: k.extend(iter(s.readline, "")), daemon=True).start()
+    return process, stdout, stderr
+
+
+@pytest.fixture(scope="module")
+def deployed(postgres):
+    """The provider container's start command, run here with the production compose environment."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = compose_environment("provider", postgres)
+    env.update({"HOST": "127.0.0.1", "PORT": str(port)})  # never listen beyond this machine in tests
+    process, stdout, stderr = start_entrypoint("provider", env)
+    proxy = requests.Session()
+    proxy.headers.update(FORWARDED)
     deadline = time.monotonic() + 180
     while True:
         if process.poll() is not None:
             pytest.fail(f"the entrypoint exited {process.returncode}:\n{''.join(stderr)[-3000:]}")
         try:
-            if requests.get(f"{issuer}/readyz", timeout=2).status_code == 200:
+            if proxy.get(f"{base}/readyz", timeout=2).status_code == 200:
                 break
         except (requests.ConnectionError, requests.Timeout):
             pass  # not listening yet, or a first answer slowed by a busy machine: the deadline bounds it
@@ -157,7 +129,14 @@ def deployed(postgres):
             process.kill()
             pytest.fail(f"/readyz never answered 200:\n{''.join(stderr)[-3000:]}")
         time.sleep(0.25)
-    yield {"issuer": issuer, "stdout": stdout, "stderr": stderr, "postgres": postgres}
+    yield {
+        "base": base,
+        "proxy": proxy,
+        "port": port,
+        "stdout": stdout,
+        "stderr": stderr,
+        "postgres": postgres,
+    }
     process.terminate()
     try:
         process.wait(timeout=20)
@@ -166,29 +145,91 @@ def deployed(postgres):
 
 
 def test_entrypoint_migrates_creates_a_key_and_serves_ready(deployed):
-    ready = requests.get(f"{deployed['issuer']}/readyz", timeout=5)
+    base, proxy = deployed["base"], deployed["proxy"]
+    ready = proxy.get(f"{base}/readyz", timeout=5)
     assert ready.status_code == 200
     assert ready.json() == {
         "status": "ready",
         "checks": {"database": "ok", "cache": "ok", "signing_key": "ok"},
     }
-    jwks = requests.get(f"{deployed['issuer']}/jwks", timeout=5).json()
-    assert len(jwks["keys"]) >= 1
+    assert len(proxy.get(f"{base}/jwks", timeout=5).json()["keys"]) >= 1
+    # The https issuer, whatever address the request reached gunicorn on.
+    discovery = proxy.get(f"{base}/.well-known/openid-configuration", timeout=5).json()
+    assert discovery["issuer"] == ISSUER
+    assert discovery["token_endpoint"] == f"{ISSUER}/token"
 
 
 def test_static_files_are_served_by_whitenoise(deployed):
     # DEBUG is off and no URL serves static files: only WhiteNoise (from collectstatic's output) can.
-    response = requests.get(f"{deployed['issuer']}/static/signet/signet.css", timeout=5)
+    response = deployed["proxy"].get(f"{deployed['base']}/static/signet/signet.css", timeout=5)
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith("text/css")
     assert response.content == (ROOT / "static/signet/signet.css").read_bytes()
     assert "max-age" in response.headers["Cache-Control"]
 
 
+def test_behind_the_proxy_https_is_enforced_and_cookies_are_secure(deployed):
+    base, proxy = deployed["base"], deployed["proxy"]
+    login = proxy.get(f"{base}/accounts/login/", timeout=5)
+    assert login.status_code == 200
+    assert login.headers["Strict-Transport-Security"].startswith("max-age=31536000")
+    assert "secure" in login.headers["Set-Cookie"].lower()  # the CSRF cookie
+    # A request Caddy did not mark as https (someone reaching the container directly) is sent to https.
+    plain = requests.get(
+        f"{base}/accounts/login/", headers={"Host": DOMAIN}, allow_redirects=False, timeout=5
+    )
+    assert plain.status_code == 301 and plain.headers["Location"] == f"{ISSUER}/accounts/login/"
+    # Only the domain is served.
+    assert requests.get(f"{base}/readyz", headers={"Host": "evil.example"}, timeout=5).status_code == 400
+
+
+def test_the_compose_healthcheck_passes(deployed):
+    [_, python, flag, code] = COMPOSE["services"]["provider"]["healthcheck"]["test"]
+    assert (python, flag) == ("python", "-c")
+    env = {**compose_environment("provider", deployed["postgres"]), "SIGNET_READ_DOT_ENV": "false"}
+    # The container's port 8000 is this test's free port.
+    code = code.replace("127.0.0.1:8000", f"127.0.0.1:{deployed['port']}")
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_production_environment_passes_check_deploy(deployed):
+    env = compose_environment("provider", deployed["postgres"])
+    env["DJANGO_SETTINGS_MODULE"] = "provider.settings"
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy"], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    # The one warning left is HSTS preload, which an operator turns on deliberately (README).
+    warnings = set(re.findall(r"\((\S+\.W\d+)\)", result.stdout + result.stderr))
+    assert warnings <= {"security.W021"}, result.stdout + result.stderr
+
+
+def test_the_jobs_container_purges_and_keeps_the_key_schedule_then_stops_on_sigterm(deployed):
+    env = compose_environment("jobs", deployed["postgres"])
+    process, stdout, stderr = start_entrypoint("jobs", env)
+    try:
+        deadline = time.monotonic() + 120
+        while "not due: nothing rotated" not in "".join(stdout):
+            assert process.poll() is None, "".join(stderr)[-3000:]
+            assert time.monotonic() < deadline, "".join(stdout + stderr)[-3000:]
+            time.sleep(0.2)
+        output = "".join(stdout)
+        assert re.search(r"^\s+\d+\s+\S+", output, re.M), output  # purge_tokens' counts
+        assert "failed" not in "".join(stderr)
+        # Sleeping until the next hour: docker stop's SIGTERM ends it at once, cleanly.
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
 def test_one_json_log_line_per_request_without_query_strings(deployed):
+    base, proxy = deployed["base"], deployed["proxy"]
     secret_state = "state-" + secrets.token_urlsafe(12)
-    response = requests.get(
-        f"{deployed['issuer']}/authorize",
+    response = proxy.get(
+        f"{base}/authorize",
         params={"client_id": "unknown", "state": secret_state},
         headers={"X-Request-ID": "deploy-test-0001"},
         timeout=5,
@@ -212,18 +253,18 @@ def test_one_json_log_line_per_request_without_query_strings(deployed):
 
 
 def test_readyz_turns_503_when_the_database_is_down_and_recovers_without_restart(deployed):
-    issuer, postgres = deployed["issuer"], deployed["postgres"]
+    base, proxy, postgres = deployed["base"], deployed["proxy"], deployed["postgres"]
     postgres.stop()
     try:
-        down = requests.get(f"{issuer}/readyz", timeout=10)
+        down = proxy.get(f"{base}/readyz", timeout=10)
         assert down.status_code == 503
         assert down.json()["status"] == "unavailable"
         assert down.json()["checks"]["database"] == "unreachable"
-        assert requests.get(f"{issuer}/healthz", timeout=5).status_code == 200  # alive, just not ready
+        assert proxy.get(f"{base}/healthz", timeout=5).status_code == 200  # alive, just not ready
     finally:
         postgres.start()
     deadline = time.monotonic() + 30
-    while requests.get(f"{issuer}/readyz", timeout=10).status_code != 200:
+    while proxy.get(f"{base}/readyz", timeout=10).status_code != 200:
         assert time.monotonic() < deadline, "the provider did not recover after the database came back"
         time.sleep(0.2)
-    assert requests.get(f"{issuer}/readyz", timeout=10).json()["checks"]["database"] == "ok"
+    assert proxy.get(f"{base}/readyz", timeout=10).json()["checks"]["database"] == "ok"
