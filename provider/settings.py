@@ -26,11 +26,17 @@ class _SetVariables(MutableMapping):
     """os.environ without its empty variables: `NAME=` (as .env.example lists most) means unset.
 
     Without this a copied .env.example would set OIDC_ISSUER to "" and every default would be lost.
-    A .env value also fills a variable the environment has but left empty.
+    A .env value also fills a variable the environment has but left empty. Any variable may instead
+    come from a file, NAME_FILE=/path (Docker and Kubernetes secrets), never from both.
     """
 
     def __getitem__(self, name):
-        value = os.environ[name]
+        value = os.environ.get(name, "")
+        path = os.environ.get(f"{name}_FILE", "").strip()
+        if path:
+            if value.strip():
+                raise ImproperlyConfigured(f"Set {name} or {name}_FILE, not both.")
+            value = _read_file(name, path)
         if not value.strip():
             raise KeyError(name)
         return value
@@ -46,6 +52,15 @@ class _SetVariables(MutableMapping):
 
     def __len__(self):
         return sum(1 for _ in self)
+
+
+def _read_file(name, path):
+    """NAME_FILE's content, without the line break that `echo` and editors leave at its end."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read().removesuffix("\n").removesuffix("\r")
+    except OSError as e:
+        raise ImproperlyConfigured(f"{name}_FILE: cannot read {path} ({e.strerror}).") from None
 
 
 class _Env(environ.Env):
