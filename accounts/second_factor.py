@@ -1,19 +1,20 @@
 """Checking a one-time code (TOTP or recovery) for a known user, under the password's lockout rules.
 
-A wrong code is a failed sign-in for that account (django-axes' user_login_failed, as a wrong
-password is): it counts toward the same pair lock, address lock and account throttle, so a stolen
-password does not buy unlimited guesses at six digits.
+A wrong code is a failed sign-in for that account, recorded by django-axes' handler as a wrong
+password is: it counts toward the same pair lock, address lock and account throttle, so a stolen
+password does not buy unlimited guesses at six digits. It is audited as mfa.code_failed and counted
+as an "otp" failure (not through Django's user_login_failed, whose receivers say "password").
 """
 
 from dataclasses import dataclass
 
 from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
-from django.contrib.auth.signals import user_login_failed
 
+from provider import metrics
 from provider.audit import audit
 
-from . import factor_notices, recovery_codes, totp
+from . import authn, factor_notices, recovery_codes, totp
 from .lockout import lockout_message
 
 TOTP, RECOVERY = "totp", "recovery"
@@ -46,12 +47,14 @@ def code_check(*, request, user, kind, code):
         ok = recovery_codes.recovery_code_use(user=user, code=code)
     else:
         ok = totp.totp_verify(user=user, code=code)
+    metrics.sign_in(method=authn.OTP, outcome=metrics.SUCCESS if ok else metrics.FAILURE)
     if ok:
         if kind == RECOVERY:
             audit("mfa.recovery_code_used", actor=user, remaining=recovery_codes.remaining(user))
             factor_notices.factor_notify(user=user, event=factor_notices.RECOVERY_CODE_USED)
         return Outcome(ok=True)
-    user_login_failed.send(sender=__name__, credentials=_credentials(user), request=request)
+    audit("mfa.code_failed", actor=user, method=kind)
+    AxesProxyHandler.user_login_failed(sender=__name__, credentials=_credentials(user), request=request)
     if getattr(request, "axes_locked_out", False):
         # This failure reached a limit. The page says so itself: django-axes' middleware would
         # otherwise answer with the login page's lockout, which knows nothing of this step.
