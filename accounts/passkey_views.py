@@ -9,7 +9,7 @@ import functools
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpResponseRedirect, JsonResponse
+from django.http import HttpResponseRedirect, JsonResponse, RawPostDataException
 from django.middleware.csrf import CsrfViewMiddleware
 from django.shortcuts import resolve_url
 from django.urls import reverse
@@ -52,7 +52,11 @@ def json_endpoint(view):
             response["Allow"] = "POST"
             return response
         # Read first: Django's CSRF check may parse a form body, after which the raw body is gone.
-        raw = request.body
+        try:
+            raw = request.body
+        except RawPostDataException:
+            # A multipart body a middleware already parsed as a form: not the JSON these take.
+            return _error("invalid_request", _("The request is not valid JSON."), 400)
         if _csrf_refusal(request) is not None:
             return _error("csrf_failed", _("Your session has expired. Reload the page and try again."), 403)
         try:

@@ -490,3 +490,47 @@ def test_removing_the_last_second_factor_ends_the_recovery_codes(signed_in, user
     recovery_codes.recovery_codes_generate(user=user)
     signed_in.post(f"/accounts/passkeys/{Passkey.objects.get().pk}/remove/")
     assert recovery_codes.remaining(user) == 0
+
+
+def test_the_user_admin_shows_passkeys_without_credential_material(signed_in, user, django_user_model):
+    authenticator = SoftAuthenticator()
+    register(signed_in, authenticator, name="Desk key")
+    passkey = Passkey.objects.get()
+    operator = django_user_model.objects.create_superuser("operator@example.com", "operator password 123")
+    signed_in.force_login(operator)
+    page = signed_in.get(f"/admin/accounts/user/{user.pk}/change/").content.decode()
+    assert "passkeys (1): Desk key" in page  # the mfa engineer's "Second factors" field
+    assert passkey.credential_id not in page and b64(bytes(passkey.public_key)) not in page
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    "content_type, body",
+    [
+        (b"application/json", b'{"credential": {"id": "\xc3\x28"}}'),  # invalid UTF-8
+        (b"application/json", b'{"credential": {"id": "A\x00A", "rawId": "\x00"}}'),
+        (b"application/json", b'{"credential": {"id": "AAAA", "response": {"clientDataJSON": "\\ud800"}}}'),
+        (
+            b"multipart/form-data; boundary=x",
+            b"--x\r\nContent-Disposition: form-data; name=a\r\n\r\nb\r\n--x--",
+        ),
+        (b"application/x-www-form-urlencoded", b"credential=%ff"),
+    ],
+)
+def test_hostile_bytes_over_http_get_a_json_400(issuer, user, content_type, body):
+    from tests.support import raw_http
+
+    token = secrets.token_hex(16)  # Django accepts the unmasked secret when cookie and header agree
+    headers = [
+        ("Content-Type", content_type),
+        ("Cookie", b"csrftoken=" + token.encode()),
+        ("X-CSRFToken", token.encode()),
+    ]
+    for path in (
+        b"/accounts/passkeys/sign-in/",
+        b"/accounts/passkeys/verify/",
+        b"/accounts/passkeys/register/",
+    ):
+        response = raw_http.send(issuer, "POST", path, headers=headers, body=body)
+        assert response.status_code in (400, 403), (path, response.status_code, response.text[:300])
+        assert set(response.json()) >= {"error", "message"}
