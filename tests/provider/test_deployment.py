@@ -225,6 +225,46 @@ def test_the_jobs_container_purges_and_keeps_the_key_schedule_then_stops_on_sigt
             process.kill()
 
 
+def manage(env, *args):
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_a_backup_restores_with_the_same_key_encryption_key_and_only_with_it(deployed, tmp_path):
+    """The README's pg_dump and pg_restore (without `docker compose exec -T postgres`), onto a new server."""
+    postgres = deployed["postgres"]
+    dump = tmp_path / "signet.dump"
+    tool = {name: str(postgres.bindir / name) for name in ("pg_dump", "pg_restore")}
+    connect = ["-h", "127.0.0.1", "-p", str(postgres.port), "-U", "postgres"]
+    with dump.open("wb") as out:
+        subprocess.run([tool["pg_dump"], *connect, "-Fc", "postgres"], stdout=out, check=True, timeout=120)
+    postgres.execute("DROP DATABASE IF EXISTS restored")
+    postgres.execute("CREATE DATABASE restored")
+    with dump.open("rb") as backup:
+        subprocess.run(
+            [tool["pg_restore"], *connect, "-d", "restored", "--clean", "--if-exists", "--no-owner"],
+            stdin=backup,
+            check=True,
+            timeout=120,
+        )
+    env = {**compose_environment("provider", postgres), "DATABASE_URL": postgres.url("restored")}
+    published = {
+        key["kid"] for key in deployed["proxy"].get(f"{deployed['base']}/jwks", timeout=5).json()["keys"]
+    }
+    listed = manage(env, "keys", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert {key["kid"] for key in json.loads(listed.stdout)} == published
+    # Every private key opens with the key-encryption key kept beside the dump...
+    kept = manage(env, "check", "--database", "default")
+    assert kept.returncode == 0 and "keys.E007" not in kept.stderr, kept.stderr
+    # ...and with no other: without it nothing can be signed (README, Backups and restore).
+    lost = manage(
+        {**env, "SIGNET_KEY_ENCRYPTION_KEY": secrets.token_urlsafe(32)}, "check", "--database", "default"
+    )
+    assert lost.returncode != 0 and "keys.E007" in lost.stderr, lost.stderr
+
+
 def test_one_json_log_line_per_request_without_query_strings(deployed):
     base, proxy = deployed["base"], deployed["proxy"]
     secret_state = "state-" + secrets.token_urlsafe(12)
