@@ -40,6 +40,11 @@ class Enrolment:
     uri: str
     qr_svg: str
 
+    @property
+    def secret_grouped(self):
+        """The seed in groups of four, easier to type (apps ignore the spaces)."""
+        return " ".join(self.secret[i : i + 4] for i in range(0, len(self.secret), 4))
+
 
 def site_name():
     # The issuer label the authenticator app shows next to the code.

@@ -20,9 +20,9 @@ def code_at(secret, moment=NOW, steps=0):
 
 
 def secret_of(page):
-    match = re.search(r'<code id="totp-secret">([A-Z2-7]+)</code>', page.text)
+    match = re.search(r'<code id="totp-secret">([A-Z2-7 ]+)</code>', page.text)
     assert match, page.text[:2000]
-    return match.group(1)
+    return match.group(1).replace(" ", "")
 
 
 def recovery_codes_of(page):

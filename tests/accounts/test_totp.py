@@ -132,3 +132,55 @@ def test_two_concurrent_submissions_of_one_code_pass_once(enrolled, user, monkey
     for thread in threads:
         thread.join()
     assert sorted(results) == [False, True]
+
+
+def test_adding_and_removing_the_app_is_mailed_and_removal_needs_a_recent_sign_in(
+    browser, user, monkeypatch, mailoutbox
+):
+    from accounts.models import TotpDevice
+    from tests.conftest import PASSWORD
+    from tests.oidc.flows import age_authentication
+
+    pin_clock(monkeypatch)
+    log_in(browser)
+    enrol_totp(browser)
+    assert [m.subject for m in mailoutbox] == ["A sign-in method was added to your Signet account"]
+    age_authentication(browser, 600)
+    security = browser.get("/accounts/security/")
+    page = submit_form(browser, security, "totp-remove-form", {})
+    assert 'id="reauth-password-form"' in page.text and TotpDevice.objects.filter(user=user).exists()
+    wrong = submit_form(browser, page, "reauth-password-form", {"password": "not it"})
+    assert 'id="reauth-password-form"' in wrong.text
+    back = submit_form(browser, wrong, "reauth-password-form", {"password": PASSWORD})
+    assert back.url.endswith("/accounts/security/")
+    removed = submit_form(browser, back, "totp-remove-form", {})
+    assert "was removed" in removed.text and not TotpDevice.objects.filter(user=user).exists()
+    assert mailoutbox[-1].subject == "A sign-in method was removed from your Signet account"
+    # The recovery codes went with the last factor, and the password alone signs in again.
+    assert not user.recovery_codes.exists()
+    sign_out(browser)
+    assert log_in(browser).url.endswith("/accounts/profile/")
+
+
+def test_next_survives_the_second_step_and_must_stay_on_this_site(browser, enrolled, monkeypatch):
+    pin_clock(monkeypatch, NOW + 30)
+    page = log_in(browser, next_url="/accounts/profile/edit/")
+    done = submit_form(browser, page, "totp-form", {"code": code_at(enrolled, NOW + 30)})
+    assert done.url.endswith("/accounts/profile/edit/")
+    sign_out(browser)
+    page = log_in(browser, next_url="https://evil.example/")
+    done = submit_form(browser, page, "totp-form", {"code": code_at(enrolled, NOW + 60)})
+    assert done.url.endswith("/accounts/profile/")
+
+
+def test_a_half_done_sign_in_expires(browser, enrolled, monkeypatch):
+    from accounts import authn
+
+    page = log_in(browser)
+    store = session_store(browser)
+    pending = store[authn.PENDING_KEY]
+    store[authn.PENDING_KEY] = {**pending, "started": pending["started"] - authn.PENDING_SECONDS - 1}
+    store.save()
+    pin_clock(monkeypatch, NOW + 30)
+    late = submit_form(browser, page, "totp-form", {"code": code_at(enrolled, NOW + 30)})
+    assert 'name="password"' in late.text and methods(browser) is None
