@@ -17,14 +17,20 @@ from django.views.decorators.http import require_safe
 
 from . import prepared
 
-# The URL carries a digest of the colour, so a new colour is a new URL and the old one may be kept long.
+# Pages link the URL carrying a digest of the stylesheet: a new colour is a new URL, so that one may be
+# kept a year. Any other URL (no version, or an old one) is checked again on every use.
 CACHE_CONTROL = "public, max-age=31536000, immutable"
+CACHE_CONTROL_UNVERSIONED = "no-cache"
 
 
 @dataclass(frozen=True)
 class Stylesheet:
     body: bytes
-    etag: str
+    digest: str  # of the body: the ETag, and the URL's version
+
+    @property
+    def etag(self):
+        return f'"{self.digest}"'
 
 
 def _channels(color):
@@ -67,12 +73,12 @@ def stylesheet(color):
         f"--button-bg: {_hex(channels)}; --button-hover-bg: {_hex(dark)}; "
         f"--default-button-bg: {_hex(dark)}; --default-button-hover-bg: {_hex(channels)}; }}\n"
     ).encode()
-    return Stylesheet(body=body, etag='"' + hashlib.sha256(body).hexdigest()[:32] + '"')
+    return Stylesheet(body=body, digest=hashlib.sha256(body).hexdigest()[:32])
 
 
 def stylesheet_url():
-    current = stylesheet(settings.SIGNET_PRIMARY_COLOR)
-    return f"{reverse('branding-css')}?v={current.etag.strip(chr(34))[:12]}"
+    """The stylesheet's URL as pages link it: versioned by the digest of its content."""
+    return f"{reverse('branding-css')}?v={stylesheet(settings.SIGNET_PRIMARY_COLOR).digest[:12]}"
 
 
 def _admin_header():
@@ -106,5 +112,6 @@ def branding_css(request):
     else:
         response = HttpResponse(current.body, content_type="text/css; charset=utf-8")
     response["ETag"] = current.etag
-    response["Cache-Control"] = CACHE_CONTROL
+    versioned = request.GET.get("v") == current.digest[:12]
+    response["Cache-Control"] = CACHE_CONTROL if versioned else CACHE_CONTROL_UNVERSIONED
     return response

@@ -125,7 +125,11 @@ def test_branding_css_carries_the_colour_and_is_cached_by_its_url(issuer, settin
     settings.SIGNET_PRIMARY_COLOR = "#b42318"
     changed = requests.get(f"{issuer}/accounts/login/", timeout=10).text
     assert href not in changed and "/branding.css?v=" in changed
-    assert "--accent: #b42318;" in requests.get(f"{issuer}/branding.css", timeout=10).text
+    unversioned = requests.get(f"{issuer}/branding.css", timeout=10)
+    assert "--accent: #b42318;" in unversioned.text
+    assert unversioned.headers["Cache-Control"] == "no-cache"  # only the versioned URL is kept long
+    stale = requests.get(f"{issuer}{href}", timeout=10)  # the old colour's URL now serves the new one
+    assert "--accent: #b42318;" in stale.text and stale.headers["Cache-Control"] == "no-cache"
 
 
 @pytest.mark.parametrize(
