@@ -128,3 +128,13 @@ def test_a_page_leaves_no_language_behind_in_its_thread(db):
     response = Client().get("/accounts/login/", HTTP_ACCEPT_LANGUAGE="de")
     assert response["Content-Language"] == "de"
     assert translation.get_language() == "en"
+
+
+def test_ui_locales_on_rp_initiated_logout_holds_through_its_confirmation(flow, user):
+    """RP-Initiated Logout 1.0 2: the logout request may carry ui_locales too."""
+    assert "code" in flow.sign_in()
+    confirm = flow.browser.get("/logout", params={"ui_locales": "fr"})
+    assert html_lang(confirm) == "fr" and heading(confirm) == "Se déconnecter ?"
+    assert ">Rester connecté</button>" in confirm.text
+    done = flow.browser.submit(confirm, button="allow")  # the form posts back to its own URL
+    assert html_lang(done) == "fr" and heading(done) == "Vous êtes déconnecté"
