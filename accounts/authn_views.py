@@ -275,6 +275,9 @@ class TotpEnrolView(View):
         return render(request, self.template_name, context, status=status)
 
     def get(self, request):
+        if self.during_sign_in and mfa_policy.has_second_factor(request.user):
+            # Set up meanwhile (a passkey from this page's passkeys section): prove it, then go on.
+            return HttpResponseRedirect(with_next("accounts:login_verify", self.next_url))
         enrolment = totp.totp_begin(user=request.user)
         if enrolment is None:
             if self.during_sign_in:  # already has one: the sign-in continues with it

@@ -5,6 +5,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import logout as auth_logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db import transaction
@@ -54,6 +55,9 @@ class LoginView(auth_views.LoginView):
         # get_redirect_url() is `next` only when it stays on this site, as Django's LoginView checks it.
         next_url = self.get_redirect_url()
         if mfa_policy.has_second_factor(user):
+            if self.request.user.is_authenticated and self.request.user.pk != user.pk:
+                # Someone else's session must not stay signed in while this one waits for its step.
+                auth_logout(self.request)
             authn.pending_start(request=self.request, user=user, methods=[authn.PWD])
             return HttpResponseRedirect(with_next("accounts:login_verify", next_url))
         authn.sign_in(request=self.request, user=user, methods=[authn.PWD], backend=user.backend)

@@ -184,3 +184,12 @@ def test_a_half_done_sign_in_expires(browser, enrolled, monkeypatch):
     pin_clock(monkeypatch, NOW + 30)
     late = submit_form(browser, page, "totp-form", {"code": code_at(enrolled, NOW + 30)})
     assert 'name="password"' in late.text and methods(browser) is None
+
+
+def test_a_pending_sign_in_ends_another_users_session(browser, enrolled, django_user_model):
+    from tests.conftest import PASSWORD
+
+    django_user_model.objects.create_user("bob@example.com", PASSWORD)
+    assert log_in(browser, email="bob@example.com").url.endswith("/accounts/profile/")
+    assert is_verify_page(log_in(browser))  # alice's password, her code still owed
+    assert "/accounts/login/" in browser.get("/accounts/profile/").url

@@ -104,3 +104,15 @@ def test_signet_mfa_required_enrols_at_the_login_page_too(browser, user, setting
     pin_clock(monkeypatch)
     page = log_in(browser)
     assert 'id="totp-enrol-form"' in page.text
+
+
+def test_a_passkey_added_during_enrolment_is_used_for_the_step(mfa_flow, user):
+    """The setup page's passkeys section registered one: the page then asks to use it, not for TOTP."""
+    from accounts.models import Passkey
+
+    page = mfa_flow.log_in(mfa_flow.authorize())
+    assert 'id="totp-enrol-form"' in page.text
+    Passkey.objects.create(user=user, name="Laptop", credential_id="AAAA", public_key=b"\x01")
+    again = mfa_flow.browser.get(page.url)
+    assert "/accounts/login/verify/" in again.url and 'id="passkey-second-factor"' in again.text
+    assert 'id="totp-form"' not in again.text  # no TOTP to ask for
