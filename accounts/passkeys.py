@@ -14,7 +14,6 @@ from urllib.parse import urlsplit
 
 from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
-from django.contrib.auth.signals import user_login_failed
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -40,6 +39,7 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
+from provider import metrics
 from provider.audit import audit
 
 from . import authn, factor_notices, mfa_policy, recovery_codes
@@ -67,11 +67,12 @@ clock = time.time
 class PasskeyError(Exception):
     """A refused ceremony: `error` a stable code, `message` for the person, `status` the HTTP status."""
 
-    def __init__(self, error, message, status=400):
+    def __init__(self, error, message, status=400, method=None):
         super().__init__(error)
         self.error = error
         self.message = message
         self.status = status
+        self.method = method  # the refused passkey's amr kind (hwk/swk), when it was found
 
 
 @dataclass(frozen=True)
@@ -311,6 +312,19 @@ def passkey_authenticate(*, request, purpose, credential, user=None):
     a counter that went back is refused and audited as a suspected clone.
     """
     challenge = _challenge_take(request, purpose=purpose, user=user)
+    try:
+        use = _assertion_verify(challenge=challenge, purpose=purpose, credential=credential, user=user)
+    except PasskeyError as e:
+        # A refused assertion proves no kind of key: it is counted as the passkey's own kind when the
+        # passkey was found, else as hwk. Stored as a row only when a user is known (no spam rows).
+        metrics.sign_in(method=e.method or authn.HWK, outcome=metrics.FAILURE)
+        audit("passkey.failed", actor=user, store=user is not None, error=e.error, purpose=purpose)
+        raise
+    metrics.sign_in(method=use.methods[0], outcome=metrics.SUCCESS)
+    return use
+
+
+def _assertion_verify(*, challenge, purpose, credential, user):
     cred_id = _credential_id(credential)
     _check_origin(credential)
     rp_id, origin = relying_party()
@@ -321,6 +335,7 @@ def passkey_authenticate(*, request, purpose, credential, user=None):
         passkey = (rows.filter(user=user) if user is not None else rows).first()
         if passkey is None or not passkey.user.is_active or not _user_handle_matches(credential, passkey):
             raise unknown
+        kind = _methods(passkey, False)[0]
         try:
             # The counter is compared below, after the signature: only a genuine assertion is audited.
             verified = verify_authentication_response(
@@ -335,7 +350,9 @@ def passkey_authenticate(*, request, purpose, credential, user=None):
         except _BAD_INPUT as e:
             log.info("passkey assertion refused: %s", e)
             raise PasskeyError(
-                "invalid_response", _("The passkey could not be verified: %(reason)s") % {"reason": e}
+                "invalid_response",
+                _("The passkey could not be verified: %(reason)s") % {"reason": e},
+                method=kind,
             ) from e
         if counter_went_back(passkey.sign_count, verified.new_sign_count):
             suspected = (passkey.sign_count, verified.new_sign_count)
@@ -358,6 +375,7 @@ def passkey_authenticate(*, request, purpose, credential, user=None):
             "clone_suspected",
             _("This passkey was refused: its signature counter went backwards, as a copied key's would."),
             status=403,
+            method=kind,
         )
     audit("passkey.used", actor=passkey.user, passkey=passkey.pk, purpose=purpose)
     return PasskeyUse(passkey, verified.user_verified, _methods(passkey, verified.user_verified))
@@ -428,7 +446,8 @@ def _refuse_if_locked(request, user):
 def _count_failure(request, user):
     if not settings.AXES_ENABLED:
         return
-    user_login_failed.send(sender=__name__, credentials=_credentials(user), request=request)
+    # django-axes' handler directly, not Django's user_login_failed, whose receivers say "password".
+    AxesProxyHandler.user_login_failed(sender=__name__, credentials=_credentials(user), request=request)
     if getattr(request, "axes_locked_out", False):
         # django-axes' middleware would swap this JSON answer for the token endpoint's error shape.
         request.axes_locked_out = False

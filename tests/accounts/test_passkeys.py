@@ -534,3 +534,18 @@ def test_hostile_bytes_over_http_get_a_json_400(issuer, user, content_type, body
         response = raw_http.send(issuer, "POST", path, headers=headers, body=body)
         assert response.status_code in (400, 403), (path, response.status_code, response.text[:300])
         assert set(response.json()) >= {"error", "message"}
+
+
+def test_passkey_checks_are_counted_by_kind(client, registered, settings):
+    from prometheus_client import REGISTRY
+
+    settings.SIGNET_METRICS = True
+
+    def count(method, outcome):
+        labels = {"method": method, "outcome": outcome}
+        return REGISTRY.get_sample_value("signet_sign_ins_total", labels) or 0
+
+    before = count("hwk", "success"), count("hwk", "failure")
+    assert sign_in_with(client, registered, user_verified=False).status_code == 400
+    assert sign_in_with(client, registered).status_code == 200
+    assert (count("hwk", "success"), count("hwk", "failure")) == (before[0] + 1, before[1] + 1)
