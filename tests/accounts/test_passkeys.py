@@ -412,9 +412,14 @@ def test_step_up_of_a_signed_in_session(signed_in, user):
     register(signed_in, authenticator)
     sid = signed_in.session["signet_sid"]
     assert signed_in.session[authn.METHODS_KEY] == ["pwd"]
+    # Long signed in: the passkey is also how the re-authentication page proves it is still them.
+    session = signed_in.session
+    session[AUTH_TIME_KEY] = int(time.time()) - 3600
+    session.save()
     assert verify_with(signed_in, authenticator).status_code == 200
     assert signed_in.session[authn.METHODS_KEY] == ["pwd", "hwk", "user", "mfa"]
     assert signed_in.session["signet_sid"] == sid
+    assert signed_in.session[AUTH_TIME_KEY] >= int(time.time()) - 5
 
 
 # --- what the JSON endpoints answer to bad requests ------------------------------------------
