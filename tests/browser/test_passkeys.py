@@ -3,20 +3,24 @@
 Registering one on the Security page; signing in with it alone from a relying party's authorization
 request, in another browser that holds only a copy of the credential; a passkey as the second step
 after a password; a removed passkey refused; an assertion made on another origin refused; a copied
-authenticator whose counter went back refused and audited. Screenshots in test-output/screenshots/.
+authenticator whose counter went back refused and audited; re-authenticating with a passkey before a
+factor change. Screenshots in test-output/screenshots/.
 """
 
 import secrets
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import import_module
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import jwt
 import pytest
 import requests
+from django.conf import settings
 from playwright.sync_api import expect
 
 from accounts.models import Passkey
+from accounts.sessions import AUTH_TIME_KEY
 from provider.audit.models import AuditEvent
 from tests.conftest import PASSWORD, REDIRECT_URI
 from tests.support.browser import pkce_pair
@@ -312,3 +316,29 @@ def test_an_assertion_made_on_another_origin_is_refused(page, new_page, shoot, u
     assert issuer in answer["body"]["message"]
     signet.goto("/accounts/profile/")
     expect(signet.get_by_role("heading", name="Sign in")).to_be_visible()
+
+
+def age_sign_in(page, seconds):
+    """Pretend this browser signed in `seconds` earlier than it did (no sleeping)."""
+    engine = import_module(settings.SESSION_ENGINE)
+    key = next(c["value"] for c in page.context.cookies() if c["name"] == settings.SESSION_COOKIE_NAME)
+    store = engine.SessionStore(session_key=key)
+    store[AUTH_TIME_KEY] -= seconds
+    store.save()
+
+
+def test_re_authenticating_with_a_passkey_before_removing_one(page, shoot, user):
+    """A change of factors long after signing in asks to confirm it is you: the passkey does it."""
+    register_passkey(page, shoot, user)
+    age_sign_in(page, 3600)
+    page.get_by_role("button", name="Remove the passkey Alice's laptop").click()
+    expect(page.get_by_role("heading", name="Confirm it is you")).to_be_visible()
+    assert Passkey.objects.filter(user=user).exists()
+    shoot(page, "passkeys-08-reauth-with-passkey")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Use a passkey").click()
+    expect(page.get_by_role("heading", name="Security")).to_be_visible()
+    page.get_by_role("button", name="Remove the passkey Alice's laptop").click()
+    expect(page.get_by_text("The passkey was removed")).to_be_visible()
+    assert not Passkey.objects.filter(user=user).exists()
+    assert page.csp_errors == []
