@@ -53,6 +53,7 @@ class LoadedKey:
     _private: object = field(default=None, repr=False)
     _signer: object = field(default=None, repr=False)
     _public: object = field(default=None, repr=False)
+    _verifier: object = field(default=None, repr=False)
     _trusted: bool | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
@@ -109,6 +110,16 @@ class LoadedKey:
                     self._public = crypto.public_jwk_object(self.public_jwk)
         return self._public
 
+    @property
+    def verifier(self):
+        """The parsed `cryptography` public key, for verifying without jwcrypto's per-call cost."""
+        if self._verifier is None:
+            public = self.public
+            with self._lock:
+                if self._verifier is None:
+                    self._verifier = crypto.verifier_for(public)
+        return self._verifier
+
     def published_at(self, now):
         """Next and active keys are published; a retired key until its tokens have all expired."""
         return self.state != State.RETIRED or self.retain_until is None or now <= self.retain_until
@@ -119,6 +130,7 @@ class LoadedKey:
         if (self.public_jwk, self._ciphertext) != (other.public_jwk, other._ciphertext):
             return
         self._private, self._signer, self._public = other._private, other._signer, other._public
+        self._verifier = other._verifier
         self._trusted = other._trusted
 
 
