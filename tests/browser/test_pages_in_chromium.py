@@ -22,7 +22,7 @@ def sign_in(page, email, password):
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
     with page.expect_navigation():  # the next step must see the answer, not the page it replaces
-        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("button", name="Sign in", exact=True).click()
 
 
 def test_sign_in_consent_and_land_on_the_relying_party(page, shoot, user, rp_client, issuer):

@@ -17,7 +17,7 @@ def test_sign_in_call_the_api_and_sign_out_in_chromium(page, shoot, rp, user, is
     page.wait_for_url(f"{issuer}/**")
     page.get_by_label("Email").fill(user.email)
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     page.wait_for_selector("#authorizationForm")
     page.get_by_role("button", name="Allow").click()
 
