@@ -7,6 +7,7 @@ The relying party is the issuer: RP ID its host, the only accepted origin its sc
 """
 
 import logging
+import re
 import secrets
 import time
 from dataclasses import dataclass
@@ -52,10 +53,12 @@ CHALLENGE_KEY = "signet_passkey_challenges"
 CHALLENGE_SECONDS = 300
 NAME_MAX_LENGTH = Passkey._meta.get_field("name").max_length
 CREDENTIAL_ID_MAX_LENGTH = Passkey._meta.get_field("credential_id").max_length
-# Sessions Django logs in must name a backend listed in AUTHENTICATION_BACKENDS, or the next request
-# finds nobody signed in (django.contrib.auth.get_user): ModelBackend, authn.sign_in's default, is not.
+# A session must name a backend listed in AUTHENTICATION_BACKENDS, or the next request finds nobody
+# signed in (django.contrib.auth.get_user); said here as well as in authn.sign_in's default.
 SESSION_BACKEND = "accounts.backends.EmailBackend"
 KNOWN_TRANSPORTS = {t.value for t in AuthenticatorTransport}
+# A credential id as WebAuthn's JSON carries it; anything else is refused before it reaches a query.
+BASE64URL = re.compile(r"[A-Za-z0-9_-]+")
 # What a hostile or broken response can make py_webauthn's parsers raise besides its own exceptions
 # (binascii.Error is a ValueError; CBOR and struct parsing raise the others).
 _BAD_INPUT = (WebAuthnException, ValueError, TypeError, LookupError, OverflowError, AttributeError)
@@ -180,8 +183,9 @@ def _check_origin(credential):
 
 
 def _clean_name(name):
-    name = " ".join(str(name or "").split())[:NAME_MAX_LENGTH]
-    return name or _("Passkey")
+    # Printable characters only: PostgreSQL refuses a NUL in text, and a name is shown on pages and mail.
+    printable = "".join(c if c.isprintable() else " " for c in str(name or ""))
+    return " ".join(printable.split())[:NAME_MAX_LENGTH] or _("Passkey")
 
 
 def _transports(credential):
@@ -293,7 +297,11 @@ def _methods(passkey, user_verified):
 
 def _credential_id(credential):
     cred_id = credential.get("id") if isinstance(credential, dict) else None
-    if not isinstance(cred_id, str) or not cred_id or len(cred_id) > CREDENTIAL_ID_MAX_LENGTH:
+    if (
+        not isinstance(cred_id, str)
+        or len(cred_id) > CREDENTIAL_ID_MAX_LENGTH
+        or not BASE64URL.fullmatch(cred_id)
+    ):
         raise PasskeyError("invalid_response", _("The passkey's answer could not be read."))
     return cred_id
 

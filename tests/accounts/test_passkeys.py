@@ -338,8 +338,9 @@ def test_removing_needs_a_recent_sign_in_and_only_ones_own(signed_in, user, djan
 
 
 def test_rename(signed_in, user):
-    register(signed_in, SoftAuthenticator())
+    register(signed_in, SoftAuthenticator(), name="Key\x00\u202e one")
     passkey = Passkey.objects.get()
+    assert passkey.name == "Key one"  # no NUL (PostgreSQL refuses it), no control or format characters
     signed_in.post(f"/accounts/passkeys/{passkey.pk}/rename/", {"name": "  Phone\n"})
     assert Passkey.objects.get().name == "Phone"
 
@@ -445,6 +446,14 @@ def test_bad_bodies_get_a_json_error(client, registered, body):
     post(client, "passkey_sign_in_options")
     response = client.post("/accounts/passkeys/sign-in/", data=body, content_type="application/json")
     assert response.status_code == 400 and set(response.json()) == {"error", "message"}
+
+
+def test_a_credential_id_with_a_nul_never_reaches_the_database(client, registered):
+    # PostgreSQL refuses a NUL in a query parameter: it must be refused as bad input first.
+    options = post(client, "passkey_sign_in_options").json()
+    credential = {**registered.get(options), "id": registered.id + "\u0000"}
+    response = post(client, "passkey_sign_in", {"credential": credential})
+    assert response.status_code == 400 and response.json()["error"] == "invalid_response"
 
 
 def test_get_and_missing_csrf_are_json_errors(registered):
