@@ -135,8 +135,12 @@ def sign_in(request, body):
 @json_endpoint
 def verify_options(request, body):
     user = passkeys.verify_options_user(request)
+    # The page asks for it when the relying party wants acr "phr" (the second-step page's passkey_only).
+    require_uv = body.get("userVerification") == "required"
     return JsonResponse(
-        passkeys.passkey_authentication_options(request=request, purpose=passkeys.VERIFY, user=user)
+        passkeys.passkey_authentication_options(
+            request=request, purpose=passkeys.VERIFY, user=user, require_uv=require_uv
+        )
     )
 
 

@@ -105,12 +105,13 @@ def user_handle(user):
 # --- challenges ----------------------------------------------------------------------------
 
 
-def _challenge_issue(request, *, purpose, user=None):
+def _challenge_issue(request, *, purpose, user=None, require_uv=False):
     challenge = secrets.token_bytes(32)
     challenges = dict(request.session.get(CHALLENGE_KEY) or {})
     challenges[purpose] = {
         "challenge": bytes_to_base64url(challenge),
         "user": str(user.pk) if user is not None else None,
+        "require_uv": bool(require_uv),
         "expires": int(clock()) + CHALLENGE_SECONDS,
     }
     request.session[CHALLENGE_KEY] = challenges
@@ -118,7 +119,8 @@ def _challenge_issue(request, *, purpose, user=None):
 
 
 def _challenge_take(request, *, purpose, user=None):
-    """The challenge issued for `purpose` (and user), removed: a response is checked against it once."""
+    """(challenge, user verification required) issued for `purpose` (and user), removed: a response
+    is checked against it once."""
     challenges = dict(request.session.get(CHALLENGE_KEY) or {})
     issued = challenges.pop(purpose, None)
     request.session[CHALLENGE_KEY] = challenges
@@ -129,7 +131,7 @@ def _challenge_take(request, *, purpose, user=None):
         or issued.get("user") != expected_user
     ):
         raise PasskeyError("challenge_expired", _("This request has expired. Please try again."))
-    return base64url_to_bytes(issued["challenge"])
+    return base64url_to_bytes(issued["challenge"]), bool(issued.get("require_uv"))
 
 
 # --- registration --------------------------------------------------------------------------
@@ -198,7 +200,7 @@ def _transports(credential):
 
 def passkey_register(*, request, user, credential, name=""):
     """Verify a registration response to this session's challenge and store the passkey."""
-    challenge = _challenge_take(request, purpose=REGISTER, user=user)
+    challenge, _require_uv = _challenge_take(request, purpose=REGISTER, user=user)
     _check_origin(credential)
     rp_id, origin = relying_party()
     try:
@@ -261,9 +263,11 @@ def _notify(user, event, passkey):
 # --- authentication ------------------------------------------------------------------------
 
 
-def passkey_authentication_options(*, request, purpose, user=None):
+def passkey_authentication_options(*, request, purpose, user=None, require_uv=False):
     """PublicKeyCredentialRequestOptions (JSON). SIGN_IN: any discoverable passkey, user verification
-    required; VERIFY: one of `user`'s passkeys, user verification preferred."""
+    required; VERIFY: one of `user`'s passkeys, user verification preferred unless `require_uv` (a
+    relying party asking for acr "phr", which only a verified passkey reaches)."""
+    require_uv = require_uv or purpose == SIGN_IN
     allow = []
     if user is not None:
         allow = [_descriptor(p) for p in user.passkeys.all()]
@@ -272,13 +276,11 @@ def passkey_authentication_options(*, request, purpose, user=None):
     rp_id, _origin = relying_party()
     options = generate_authentication_options(
         rp_id=rp_id,
-        challenge=_challenge_issue(request, purpose=purpose, user=user),
+        challenge=_challenge_issue(request, purpose=purpose, user=user, require_uv=require_uv),
         timeout=CHALLENGE_SECONDS * 1000,
         allow_credentials=allow,
         user_verification=(
-            UserVerificationRequirement.REQUIRED
-            if purpose == SIGN_IN
-            else UserVerificationRequirement.PREFERRED
+            UserVerificationRequirement.REQUIRED if require_uv else UserVerificationRequirement.PREFERRED
         ),
     )
     return options_to_json_dict(options)
@@ -319,9 +321,11 @@ def passkey_authenticate(*, request, purpose, credential, user=None):
     With `user` only that user's passkeys count. Counter and backup state are stored at each use;
     a counter that went back is refused and audited as a suspected clone.
     """
-    challenge = _challenge_take(request, purpose=purpose, user=user)
+    challenge, require_uv = _challenge_take(request, purpose=purpose, user=user)
     try:
-        use = _assertion_verify(challenge=challenge, purpose=purpose, credential=credential, user=user)
+        use = _assertion_verify(
+            challenge=challenge, purpose=purpose, credential=credential, user=user, require_uv=require_uv
+        )
     except PasskeyError as e:
         # A refused assertion proves no kind of key: it is counted as the passkey's own kind when the
         # passkey was found, else as hwk. Stored as a row only when a user is known (no spam rows).
@@ -332,7 +336,7 @@ def passkey_authenticate(*, request, purpose, credential, user=None):
     return use
 
 
-def _assertion_verify(*, challenge, purpose, credential, user):
+def _assertion_verify(*, challenge, purpose, credential, user, require_uv):
     cred_id = _credential_id(credential)
     _check_origin(credential)
     rp_id, origin = relying_party()
@@ -353,7 +357,7 @@ def _assertion_verify(*, challenge, purpose, credential, user):
                 expected_origin=origin,
                 credential_public_key=bytes(passkey.public_key),
                 credential_current_sign_count=0,
-                require_user_verification=purpose == SIGN_IN,
+                require_user_verification=require_uv,
             )
         except _BAD_INPUT as e:
             log.info("passkey assertion refused: %s", e)

@@ -172,7 +172,8 @@
 
     function assert(mediation) {
       var controller = new AbortController();
-      return post(root, root.dataset.optionsUrl)
+      var ask = root.dataset.userVerification ? { userVerification: root.dataset.userVerification } : {};
+      return post(root, root.dataset.optionsUrl, ask)
         .then(function (options) {
           var request = { publicKey: requestOptions(options), signal: controller.signal };
           if (mediation) request.mediation = mediation;

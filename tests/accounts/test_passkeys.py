@@ -563,3 +563,25 @@ def test_passkey_checks_are_counted_by_kind(client, registered, settings):
     assert sign_in_with(client, registered, user_verified=False).status_code == 400
     assert sign_in_with(client, registered).status_code == 200
     assert (count("hwk", "success"), count("hwk", "failure")) == (before[0] + 1, before[1] + 1)
+
+
+def test_a_step_up_for_phr_can_require_user_verification(signed_in, user):
+    authenticator = SoftAuthenticator()
+    register(signed_in, authenticator)
+    options = post(signed_in, "passkey_verify_options", {"userVerification": "required"}).json()
+    assert options["userVerification"] == "required"
+    response = post(
+        signed_in, "passkey_verify", {"credential": authenticator.get(options, user_verified=False)}
+    )
+    assert response.status_code == 400 and response.json()["error"] == "invalid_response"
+    assert (
+        verify_with(signed_in, authenticator, user_verified=False).status_code == 200
+    )  # preferred: accepted
+
+
+def test_the_second_step_page_asks_the_passkey_for_verification_when_phr_is_wanted(client, registered, user):
+    pending(client, user)
+    plain = client.get("/accounts/login/verify/?next=/x").content.decode()
+    assert 'data-passkey="verify"' in plain and "data-user-verification" not in plain
+    phr = client.get("/accounts/login/verify/?next=/x&acr=phr").content.decode()
+    assert 'data-user-verification="required"' in phr
