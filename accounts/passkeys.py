@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -130,6 +131,10 @@ def _challenge_take(request, *, purpose, user=None):
         or issued.get("expires", 0) < clock()
         or issued.get("user") != expected_user
     ):
+        raise PasskeyError("challenge_expired", _("This request has expired. Please try again."))
+    # Two requests carrying one session can both read it before either saves it: the cache's atomic
+    # add lets only one of them have the challenge (None, a cache outage, lets the session decide).
+    if cache.add(f"signet:passkey-challenge:{issued['challenge']}", 1, CHALLENGE_SECONDS) is False:
         raise PasskeyError("challenge_expired", _("This request has expired. Please try again."))
     return base64url_to_bytes(issued["challenge"]), bool(issued.get("require_uv"))
 

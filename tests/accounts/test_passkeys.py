@@ -585,3 +585,21 @@ def test_the_second_step_page_asks_the_passkey_for_verification_when_phr_is_want
     assert 'data-passkey="verify"' in plain and "data-user-verification" not in plain
     phr = client.get("/accounts/login/verify/?next=/x&acr=phr").content.decode()
     assert 'data-user-verification="required"' in phr
+
+
+def test_a_challenge_read_by_two_requests_at_once_answers_one(signed_in, user):
+    from importlib import import_module
+    from types import SimpleNamespace
+
+    from django.conf import settings
+
+    SessionStore = import_module(settings.SESSION_ENGINE).SessionStore
+    post(signed_in, "passkey_register_options")
+    key = signed_in.cookies["sessionid"].value
+    # Both requests load the session before either has saved it (the session middleware saves last).
+    first, second = SimpleNamespace(session=SessionStore(key)), SimpleNamespace(session=SessionStore(key))
+    assert passkeys.CHALLENGE_KEY in first.session and passkeys.CHALLENGE_KEY in second.session
+    passkeys._challenge_take(first, purpose=passkeys.REGISTER, user=user)
+    with pytest.raises(passkeys.PasskeyError) as refused:
+        passkeys._challenge_take(second, purpose=passkeys.REGISTER, user=user)
+    assert refused.value.error == "challenge_expired"
