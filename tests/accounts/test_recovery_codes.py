@@ -93,3 +93,30 @@ def test_new_codes_need_a_recent_sign_in_and_void_the_old_ones(browser, codes, u
     assert not set(new_codes) & set(codes)
     assert not recovery_codes.recovery_code_use(user=user, code=codes[1])
     assert recovery_codes.recovery_code_use(user=user, code=new_codes[1])
+
+
+@pytest.mark.postgres
+def test_two_concurrent_uses_of_one_code_pass_once(user):
+    """The code is spent by a conditional UPDATE (run on PostgreSQL for real concurrency)."""
+    import threading
+
+    from django.db import connection
+
+    from accounts import recovery_codes
+
+    code = recovery_codes.recovery_codes_generate(user=user)[0]
+    results, barrier = [], threading.Barrier(2)
+
+    def spend():
+        try:
+            barrier.wait()
+            results.append(recovery_codes.recovery_code_use(user=user, code=code))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=spend) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [False, True]
