@@ -193,3 +193,19 @@ def test_a_pending_sign_in_ends_another_users_session(browser, enrolled, django_
     assert log_in(browser, email="bob@example.com").url.endswith("/accounts/profile/")
     assert is_verify_page(log_in(browser))  # alice's password, her code still owed
     assert "/accounts/login/" in browser.get("/accounts/profile/").url
+
+
+def test_a_code_also_confirms_it_is_you_before_a_change(browser, enrolled, monkeypatch):
+    from tests.oidc.flows import age_authentication
+
+    pin_clock(monkeypatch, NOW + 30)
+    submit_form(browser, log_in(browser), "totp-form", {"code": code_at(enrolled, NOW + 30)})
+    age_authentication(browser, 600)
+    page = submit_form(browser, browser.get("/accounts/security/"), "totp-remove-form", {})
+    assert 'id="reauth-totp-form"' in page.text
+    again = submit_form(browser, page, "reauth-totp-form", {"code": code_at(enrolled, NOW + 30)})
+    assert 'id="reauth-totp-form"' in again.text and "not correct" in again.text  # that step is spent
+    pin_clock(monkeypatch, NOW + 60)
+    back = submit_form(browser, again, "reauth-totp-form", {"code": code_at(enrolled, NOW + 60)})
+    assert back.url.endswith("/accounts/security/")
+    assert "was removed" in submit_form(browser, back, "totp-remove-form", {}).text
