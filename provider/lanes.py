@@ -22,6 +22,7 @@ from django.utils.module_loading import import_string
 LEAN_VIEWS = frozenset(
     {
         "oauth2_provider:token",
+        "oauth2_provider:device-authorization",
         "oauth2_provider:introspect",
         "oauth2_provider:revoke-token",
         "oauth2_provider:user-info",

@@ -32,6 +32,8 @@ log = logging.getLogger("signet.ratelimit")
 LIMITED = {
     "oauth2_provider:token": "SIGNET_RATELIMIT_TOKEN",
     "oauth2_provider:introspect": "SIGNET_RATELIMIT_INTROSPECT",
+    # A device's first request, as machine-driven as its token requests (RFC 8628 5.2).
+    "oauth2_provider:device-authorization": "SIGNET_RATELIMIT_TOKEN",
 }
 
 # Tests replace it to pin the window.
@@ -78,16 +80,44 @@ def hit(*, group, rate, key):
     if not getattr(settings, "RATELIMIT_ENABLE", True):
         return None
     limit, period = parse_rate(rate)
-    now = int(clock())
-    # The window this key is in: fixed length, shifted by an offset derived from the key.
-    shift = zlib.crc32(key.encode()) % period
-    window_end = now - (now - shift) % period + period
+    now, window_end = _window(key, period)
     count = _count(f"signet:rl:{group}:{rate}:{key}:{window_end}", period)
     if count is None:
         if getattr(settings, "RATELIMIT_FAIL_OPEN", False):
             return None
         return Usage(count=1, limit=0, retry_after=1)
     return Usage(count=count, limit=limit, retry_after=max(1, window_end - now))
+
+
+def peek(*, group, rate, key):
+    """The Usage of `key` in its current window without counting a request (`hit` counts); None when
+    not limited, or when the cache cannot answer and RATELIMIT_FAIL_OPEN is set."""
+    if not getattr(settings, "RATELIMIT_ENABLE", True):
+        return None
+    limit, period = parse_rate(rate)
+    now, window_end = _window(key, period)
+    cache = caches[getattr(settings, "RATELIMIT_USE_CACHE", "default")]
+    name = f"signet:rl:{group}:{rate}:{key}:{window_end}"
+    try:
+        if isinstance(cache, RedisCache):
+            alias = getattr(settings, "RATELIMIT_USE_CACHE", "default")
+            count = get_redis_connection(alias).get(cache.make_key(name))
+        else:
+            count = cache.get(name)
+        count = int(count or 0)
+    except (RedisError, OSError, ValueError) as e:
+        log.warning("rate limit not read, the cache is unreachable: %s", e)
+        if getattr(settings, "RATELIMIT_FAIL_OPEN", False):
+            return None
+        return Usage(count=1, limit=0, retry_after=1)
+    return Usage(count=count, limit=limit, retry_after=max(1, window_end - now))
+
+
+def _window(key, period):
+    """(now, end of the window `key` is in): fixed length, shifted by an offset derived from the key."""
+    now = int(clock())
+    shift = zlib.crc32(key.encode()) % period
+    return now, now - (now - shift) % period + period
 
 
 def _count(key, period):

@@ -367,6 +367,8 @@ SIGNET_RATELIMIT_INTROSPECT = _rate("SIGNET_RATELIMIT_INTROSPECT", "3000/m")
 # Password-reset links asked for per client address, and per target email (accounts/services.py).
 SIGNET_RATELIMIT_PASSWORD_RESET = _rate("SIGNET_RATELIMIT_PASSWORD_RESET", "5/h")
 SIGNET_RATELIMIT_PASSWORD_RESET_EMAIL = _rate("SIGNET_RATELIMIT_PASSWORD_RESET_EMAIL", "3/h")
+# Wrong user codes typed on /device, per client address and per browser session (RFC 8628 5.1).
+SIGNET_RATELIMIT_DEVICE_CODE = _rate("SIGNET_RATELIMIT_DEVICE_CODE", "10/m")
 # A cache outage must not take the token endpoint down with it.
 RATELIMIT_FAIL_OPEN = True
 
@@ -390,6 +392,9 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="signet@localhost")
 SIGNET_ACCESS_TOKEN_LIFETIME = env.int("SIGNET_ACCESS_TOKEN_LIFETIME", default=600)
 SIGNET_ID_TOKEN_LIFETIME = env.int("SIGNET_ID_TOKEN_LIFETIME", default=600)
 SIGNET_AUTHORIZATION_CODE_LIFETIME = env.int("SIGNET_AUTHORIZATION_CODE_LIFETIME", default=60)
+# RFC 8628 3.2: how long a device code and its user code live, and the polling interval given out.
+SIGNET_DEVICE_CODE_LIFETIME = env.int("SIGNET_DEVICE_CODE_LIFETIME", default=600)
+SIGNET_DEVICE_CODE_INTERVAL = env.int("SIGNET_DEVICE_CODE_INTERVAL", default=5)
 SIGNET_REFRESH_TOKEN_IDLE_LIFETIME = env.int("SIGNET_REFRESH_TOKEN_IDLE_LIFETIME", default=60 * 60 * 24 * 30)
 SIGNET_DEFAULT_AUDIENCE = env.str("SIGNET_DEFAULT_AUDIENCE", default="")
 # Absolute end of a refresh-token family however often it is used: with offline_access, and

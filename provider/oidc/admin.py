@@ -74,7 +74,7 @@ class ClientForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        # Only the grants Signet serves (DOT's model also lists implicit, hybrid and device code).
+        # Only the grants Signet serves (DOT's model also lists implicit and hybrid).
         grant = self.fields["authorization_grant_type"]
         grant.choices = [(value, label) for value, label in grant.choices if value in GRANTS.values()]
         if self.instance.pk is None:
@@ -134,7 +134,7 @@ class ClientForm(forms.ModelForm):
 
 
 class GrantTypeFilter(admin.SimpleListFilter):
-    """The grants a Signet client can have, not every grant DOT's model knows (implicit, device...)."""
+    """The grants a Signet client can have, not every grant DOT's model knows (implicit, hybrid)."""
 
     title = "grant type"
     parameter_name = "authorization_grant_type"

@@ -30,11 +30,18 @@ def provider_metadata():
         "end_session_endpoint": _url("oauth2_provider:rp-initiated-logout"),
         "revocation_endpoint": _url("oauth2_provider:revoke-token"),
         "introspection_endpoint": _url("oauth2_provider:introspect"),
+        "device_authorization_endpoint": _url("oauth2_provider:device-authorization"),
         "scopes_supported": list(settings.SIGNET_SCOPES),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query", "fragment"],
-        # "password" only works for clients an operator registered for it (legacy, see README).
-        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials", "password"],
+        # "password" and the device grant only work for clients an operator registered for them.
+        "grant_types_supported": [
+            "authorization_code",
+            "refresh_token",
+            "client_credentials",
+            "password",
+            "urn:ietf:params:oauth:grant-type:device_code",
+        ],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],

@@ -16,7 +16,7 @@ from django.utils import timezone
 from oauth2_provider.models import get_access_token_model, get_id_token_model, get_refresh_token_model
 
 from . import lifetimes
-from .models import AuthorizationCode, Client, RevokedAccessToken, TokenFamily
+from .models import AuthorizationCode, Client, DeviceAuthorization, RevokedAccessToken, TokenFamily
 
 log = logging.getLogger("signet.housekeeping")
 
@@ -77,6 +77,8 @@ def tokens_purge(*, now=None, batch_size=None, on_batch=None):
     longest = now - lifetimes.refresh_family_lifetime([lifetimes.OFFLINE_ACCESS])
     steps = [
         ("authorization_codes", AuthorizationCode.objects.filter(expires__lte=now)),
+        # Expired device requests, answered or not: a device code past its end obtains nothing.
+        ("device_authorizations", DeviceAuthorization.objects.filter(expires_at__lte=now)),
         # Families past their absolute deadline: every member, live or revoked.
         ("refresh_tokens_of_ended_families", refresh_tokens.filter(token_family__in=dead_families)),
         ("idle_refresh_tokens", _idle_expired_refresh_tokens(now)),

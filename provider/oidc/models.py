@@ -222,3 +222,47 @@ class RevokedAccessToken(models.Model):
 
     def __str__(self):
         return f"revoked access token {self.jti}"
+
+
+class DeviceAuthorization(models.Model):
+    """One device authorization request (RFC 8628 3.1): its codes, what it asks, and the user's answer.
+
+    The device code is stored as its SHA-256 checksum only, as refresh tokens are; the user code is
+    stored normalised (8 letters, no dash). Once approved it keeps what the ID token must say about
+    the approving session (auth_time, sid, acr, amr), as an AuthorizationCode does.
+    """
+
+    PENDING, APPROVED, DENIED, USED = "pending", "approved", "denied", "used"
+    STATUSES = ((PENDING, "pending"), (APPROVED, "approved"), (DENIED, "denied"), (USED, "used"))
+
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="device_authorizations")
+    device_code_checksum = models.CharField(max_length=64, unique=True, editable=False)
+    user_code = models.CharField(max_length=8, unique=True, editable=False)
+    scope = models.TextField(blank=True, default="")
+    resource = models.JSONField(default=list, blank=True)
+    status = models.CharField(max_length=8, choices=STATUSES, default=PENDING)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="device_authorizations",
+    )
+    auth_time = models.PositiveBigIntegerField(null=True, blank=True)
+    sid = models.CharField(max_length=64, blank=True, default="")
+    acr = models.CharField(max_length=64, blank=True, default="")
+    amr = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField(db_index=True)
+    interval = models.PositiveIntegerField(help_text="Seconds the device must wait between polls.")
+    last_polled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "device authorization"
+
+    def __str__(self):
+        return f"device authorization {self.user_code[:4]}-{self.user_code[4:]} ({self.status})"
+
+    @property
+    def scope_list(self):
+        return self.scope.split()

@@ -13,6 +13,8 @@ GRANTS = {
     "authorization-code": Client.GRANT_AUTHORIZATION_CODE,
     "client-credentials": Client.GRANT_CLIENT_CREDENTIALS,
     "password": Client.GRANT_PASSWORD,
+    # RFC 8628: a device without a browser (a TV, a CLI) signs its user in on another screen.
+    "device-code": Client.GRANT_DEVICE_CODE,
 }
 
 

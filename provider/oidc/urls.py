@@ -5,6 +5,8 @@ from django.urls import path
 from keys.views import jwks
 
 from . import discovery, logout, views
+from .device_views import DeviceView
+from .endpoints.device_authorization import device_authorization
 from .endpoints.introspect import introspect
 from .endpoints.revoke import revoke
 from .endpoints.token import token
@@ -17,6 +19,8 @@ urlpatterns = [
     path(".well-known/oauth-authorization-server", discovery.discovery, name="oauth-server-metadata"),
     path("authorize", views.AuthorizeView.as_view(), name="authorize"),
     path("token", token, name="token"),
+    path("device/authorize", device_authorization, name="device-authorization"),
+    path("device", DeviceView.as_view(), name="device"),
     path("userinfo", userinfo, name="user-info"),
     path("jwks", jwks, name="jwks-info"),
     path("revoke", revoke, name="revoke-token"),

@@ -17,6 +17,7 @@ CHECKED_FIELDS = {
     "end_session_endpoint",
     "revocation_endpoint",
     "introspection_endpoint",
+    "device_authorization_endpoint",
     "scopes_supported",
     "response_types_supported",
     "response_modes_supported",
@@ -68,6 +69,7 @@ def test_every_endpoint_derives_from_the_issuer_and_answers(issuer, metadata):
         "end_session_endpoint",
         "revocation_endpoint",
         "introspection_endpoint",
+        "device_authorization_endpoint",
     ):
         assert metadata[name].startswith(issuer + "/"), name
         method = (
@@ -123,6 +125,7 @@ def test_grant_types(flow, user, metadata, issuer):
         "refresh_token",
         "client_credentials",
         "password",
+        "urn:ietf:params:oauth:grant-type:device_code",
     ]
     tokens = flow.tokens(scope="openid offline_access")
     assert flow.refresh(tokens["refresh_token"]).status_code == 200
@@ -149,6 +152,25 @@ def test_grant_types(flow, user, metadata, issuer):
         f"{issuer}/token",
         data={"grant_type": "password", "username": user.email, "password": PASSWORD, "scope": "openid"},
         auth=(legacy.client_id, legacy_secret),
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    # RFC 8628: the device grant, approved on /device (tests/oidc/test_device_grant.py walks the pages).
+    from provider.oidc import device
+    from provider.oidc.models import DeviceAuthorization
+
+    tv, _ = client_create(name="TV", client_type="public", grant="device-code")
+    started = requests.post(
+        metadata["device_authorization_endpoint"], data={"client_id": tv.client_id}, timeout=10
+    ).json()
+    device.device_authorization_decide(row=DeviceAuthorization.objects.get(), user=user, approve=True)
+    response = requests.post(
+        f"{issuer}/token",
+        data={
+            "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
+            "device_code": started["device_code"],
+            "client_id": tv.client_id,
+        },
         timeout=10,
     )
     assert response.status_code == 200, response.text

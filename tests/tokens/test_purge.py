@@ -88,6 +88,7 @@ def test_purge_deletes_what_cannot_be_used_and_keeps_the_rest(rp_client, user):
     assert not AccessToken.objects.exists() and not IDToken.objects.exists()
     assert report == {
         "authorization_codes": 1,
+        "device_authorizations": 0,
         "refresh_tokens_of_ended_families": 1,
         "idle_refresh_tokens": 1,
         "revoked_refresh_tokens": 1,

@@ -11,7 +11,7 @@ from ..errors import invalid_grant, invalid_request
 from ..models import Client
 from .rules import narrowed_resources, requested_scopes
 
-CLIENT_GRANTS = (Client.GRANT_AUTHORIZATION_CODE, Client.GRANT_PASSWORD)
+CLIENT_GRANTS = (Client.GRANT_AUTHORIZATION_CODE, Client.GRANT_PASSWORD, Client.GRANT_DEVICE_CODE)
 ATOMIC = True
 
 

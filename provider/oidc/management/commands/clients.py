@@ -66,7 +66,12 @@ class Command(OperatorCommand):
         create = subparsers.add_parser("create", help="register a client")
         create.add_argument("--name", required=True)
         create.add_argument("--type", required=True, choices=["confidential", "public"])
-        create.add_argument("--grant", required=True, choices=list(GRANTS))
+        create.add_argument(
+            "--grant",
+            required=True,
+            choices=list(GRANTS),
+            help="device-code: a device without a browser; its user approves on /device (RFC 8628)",
+        )
         create.add_argument("--redirect-uri", action="append", default=[], dest="redirect_uris")
         create.add_argument(
             "--post-logout-redirect-uri", action="append", default=[], dest="post_logout_redirect_uris"
