@@ -169,17 +169,22 @@
   function setUpAssertion(root) {
     var button = root.querySelector("button[data-passkey-start]");
     var pending = null; // the conditional (autofill) request, aborted when the button is used
+    // Settles once the autofill request has its options: the server keeps one sign-in challenge per
+    // session, so the button's options must be asked for after it, never overtaken by it.
+    var conditionalAsked = Promise.resolve();
 
-    function assert(mediation) {
+    function assert(mediation, asked) {
       var controller = new AbortController();
+      if (mediation === "conditional") pending = controller;
       var ask = root.dataset.userVerification ? { userVerification: root.dataset.userVerification } : {};
-      return post(root, root.dataset.optionsUrl, ask)
+      var options = post(root, root.dataset.optionsUrl, ask);
+      if (asked) asked(options);
+      return options
         .then(function (options) {
+          if (controller.signal.aborted) throw { name: "AbortError" };
           var request = { publicKey: requestOptions(options), signal: controller.signal };
           if (mediation) request.mediation = mediation;
-          var promise = navigator.credentials.get(request);
-          if (mediation === "conditional") pending = controller;
-          return promise;
+          return navigator.credentials.get(request);
         })
         .then(function (credential) {
           pending = null;
@@ -204,12 +209,21 @@
           pending = null;
         }
         say(root, "", false);
-        assert(null);
+        conditionalAsked.then(function () {
+          assert(null);
+        });
       });
     }
     if (root.dataset.conditional === "true" && PublicKeyCredential.isConditionalMediationAvailable) {
-      PublicKeyCredential.isConditionalMediationAvailable().then(function (available) {
-        if (available) assert("conditional");
+      conditionalAsked = PublicKeyCredential.isConditionalMediationAvailable().then(function (available) {
+        if (!available) return null;
+        return new Promise(function (settled) {
+          assert("conditional", function (options) {
+            options.then(settled, settled);
+          });
+        });
+      }).catch(function () {
+        return null; // no autofill: the button still works
       });
     }
   }
