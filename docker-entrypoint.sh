@@ -1,6 +1,6 @@
 #!/bin/sh
 # Container start command: "provider" (migrate, collect static files, run the signing-key schedule,
-# serve with gunicorn), "jobs" (the scheduled jobs, below) or "sample-api". HOST (default 0.0.0.0),
+# serve with gunicorn), "jobs" (the scheduled jobs, below), "worker" (the task queue) or "sample-api". HOST (default 0.0.0.0),
 # PORT, WEB_CONCURRENCY (worker processes) and GUNICORN_THREADS (threads per worker) tune the listener.
 # Threads overlap each request's waits on PostgreSQL and Redis; bench/ measures this configuration.
 # No gunicorn access log: Signet writes one JSON line per request itself, without query strings
@@ -29,6 +29,12 @@ case "${1:-provider}" in
       sleep "${JOBS_INTERVAL_SECONDS:-3600}" &
       wait $!
     done
+    ;;
+  worker)
+    # The task queue's worker (provider/tasks.py): back-channel logout tokens and password-reset mail.
+    # Tasks are rows in the database; more than one worker may run (each claims a row under a lock).
+    # SIGTERM lets the task in hand finish. The provider's migrations create its tables.
+    exec python manage.py db_worker --no-reload
     ;;
   sample-api)
     exec gunicorn sample_api.wsgi --bind "${HOST:-0.0.0.0}:${PORT:-8001}" --workers "${WEB_CONCURRENCY:-2}"

@@ -15,8 +15,8 @@ from django.urls import path, reverse
 
 from provider.audit import audit
 
-from . import lockout, mfa_reset
-from .models import User
+from . import lockout, mfa_reset, session_records
+from .models import SignInSession, User
 from .services import password_changed_notify, user_disabled_notify
 
 
@@ -61,7 +61,7 @@ class UserAdmin(DjangoUserAdmin):
     list_filter = ("is_active", "is_staff", "is_superuser", "email_verified")
     search_fields = ("email", "first_name", "last_name", "id")
     readonly_fields = ("id", "date_joined", "updated_at", "last_login", "second_factors")
-    actions = ["mfa_reset_action"]
+    actions = ["mfa_reset_action", "end_sign_ins_action"]
     fieldsets = (
         (None, {"fields": ("id", "email", "password")}),
         ("Profile", {"fields": ("first_name", "last_name", "email_verified")}),
@@ -103,6 +103,16 @@ class UserAdmin(DjangoUserAdmin):
         self.message_user(request, f"Second factors reset for {queryset.count()} user(s).", messages.SUCCESS)
         return None
 
+    @admin.action(description="End all sign-in sessions (signs out every browser, tells the apps)")
+    def end_sign_ins_action(self, request, queryset):
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        ended = sum(
+            session_records.user_sign_ins_end(user=user, reason="admin", actor=request.user)
+            for user in queryset
+        )
+        self.message_user(request, f"{ended} sign-in session(s) ended.", messages.SUCCESS)
+
     @transaction.atomic
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
@@ -111,6 +121,86 @@ class UserAdmin(DjangoUserAdmin):
             if not obj.is_active:
                 user_disabled_notify(user=obj)
             audit("user.enabled" if obj.is_active else "user.disabled", actor=request.user, user=str(obj.pk))
+
+
+class LiveFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return (("live", "Signed in"), ("ended", "Ended"))
+
+    def queryset(self, request, queryset):
+        if self.value() == "live":
+            return queryset.filter(ended_at__isnull=True)
+        if self.value() == "ended":
+            return queryset.filter(ended_at__isnull=False)
+        return queryset
+
+
+@admin.register(SignInSession)
+class SignInSessionAdmin(admin.ModelAdmin):
+    """Every sign-in (accounts/session_records.py); "End" signs the browser out and tells its apps."""
+
+    list_display = ("user", "started_at", "last_seen_at", "ip_address", "browser", "methods", "apps", "state")
+    list_filter = (LiveFilter, "started_at")
+    search_fields = ("user__email", "ip_address")
+    list_select_related = ("user",)
+    # The sid names the user's tokens and the session key signs a browser in: neither is shown.
+    fields = (
+        "user",
+        "user_agent",
+        "ip_address",
+        "methods",
+        "clients",
+        "started_at",
+        "last_seen_at",
+        "ended_at",
+        "end_reason",
+    )
+    readonly_fields = fields
+    actions = ("end_sign_ins",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_actions(self, request):
+        # Django offers actions only to users who may change or delete; ending needs the user's change.
+        actions = super().get_actions(request)
+        if request.user.has_perm("accounts.change_user"):
+            actions["end_sign_ins"] = self.get_action("end_sign_ins")
+        else:
+            actions.pop("end_sign_ins", None)
+        return actions
+
+    @admin.display(description="browser")
+    def browser(self, obj):
+        return obj.user_agent[:60]
+
+    @admin.display(description="apps")
+    def apps(self, obj):
+        return ", ".join(obj.clients) or "-"
+
+    @admin.display(description="state")
+    def state(self, obj):
+        return "signed in" if obj.ended_at is None else f"ended ({obj.end_reason})"
+
+    @admin.action(description="End the selected sign-in sessions")
+    def end_sign_ins(self, request, queryset):
+        if not request.user.has_perm("accounts.change_user"):
+            raise PermissionDenied
+        ended = 0
+        for record in queryset.filter(ended_at__isnull=True).select_related("user"):
+            ended += session_records.sign_in_end(
+                user=record.user, sid=record.sid, reason="admin", actor=request.user
+            )
+        self.message_user(request, f"{ended} sign-in session(s) ended.", messages.SUCCESS)
 
 
 # --- Lockouts ------------------------------------------------------------------------------------

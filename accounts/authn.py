@@ -10,6 +10,7 @@ import time
 
 from django.contrib.auth import get_user_model, login
 
+from . import session_records
 from .sessions import session_mark_authenticated
 
 # RFC 8176 2: the values Signet can truthfully claim.
@@ -72,12 +73,14 @@ def sign_in(*, request, user, methods, backend="accounts.backends.EmailBackend")
     pending_clear(request)
     login(request, user, backend=backend)
     request.session[METHODS_KEY] = amr_for(methods)
+    session_records.sign_in_methods(request=request, methods=request.session[METHODS_KEY])
 
 
 def step_up(*, request, methods):
     """Add methods to a signed-in session (a second factor asked for later); auth_time moves to now."""
     request.session[METHODS_KEY] = amr_for(set(session_methods(request)) | set(methods))
     session_mark_authenticated(request=request, keep_sid=True)
+    session_records.sign_in_methods(request=request, methods=request.session[METHODS_KEY])
 
 
 def pending_start(*, request, user, methods, now=None):

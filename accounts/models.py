@@ -104,3 +104,37 @@ class Passkey(models.Model):
 
     def __str__(self):
         return f"passkey {self.name!r} of {self.user}"
+
+
+class SignInSession(models.Model):
+    """One sign-in of one browser, from sign-in to sign-out: what the account page and the admin list.
+
+    `sid` is the OIDC session id the browser session carries (accounts/sessions.py) and its tokens
+    name; `clients` are the client ids that received a code or tokens in it, the ones told by
+    back-channel logout when it ends (provider/oidc/backchannel.py).
+    """
+
+    sid = models.CharField(max_length=64, unique=True, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sign_in_sessions")
+    # The Django session row to delete when the sign-in is ended from elsewhere (kept current).
+    session_key = models.CharField(max_length=40, blank=True, default="", editable=False)
+    user_agent = models.CharField(max_length=200, blank=True, default="", editable=False)
+    ip_address = models.GenericIPAddressField(null=True, blank=True, editable=False)
+    methods = models.JSONField(default=list, blank=True, editable=False, help_text="RFC 8176 amr values.")
+    clients = models.JSONField(default=list, blank=True, editable=False, help_text="Client ids.")
+    started_at = models.DateTimeField(default=timezone.now, editable=False)
+    last_seen_at = models.DateTimeField(default=timezone.now, editable=False)
+    ended_at = models.DateTimeField(null=True, blank=True, editable=False)
+    end_reason = models.CharField(max_length=32, blank=True, default="", editable=False)
+
+    class Meta:
+        verbose_name = "sign-in session"
+        ordering = ["-last_seen_at"]
+        indexes = [models.Index(fields=["user", "ended_at"], name="accounts_signin_user_live")]
+
+    def __str__(self):
+        return f"sign-in of {self.user} at {self.started_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_live(self):
+        return self.ended_at is None

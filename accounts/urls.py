@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import authn_views, passkey_views, views
+from . import authn_views, passkey_views, session_views, views
 
 app_name = "accounts"
 
@@ -15,6 +15,10 @@ urlpatterns = [
     path("security/recovery-codes/", authn_views.RecoveryCodesView.as_view(), name="recovery_codes"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("profile/", views.ProfileView.as_view(), name="profile"),
+    # Sign-in sessions (accounts/session_views.py): list them, end one or every other.
+    path("sessions/", session_views.SessionsView.as_view(), name="sessions"),
+    path("sessions/<int:pk>/end/", session_views.SessionEndView.as_view(), name="session_end"),
+    path("sessions/end-others/", session_views.SessionsEndOthersView.as_view(), name="sessions_end_others"),
     path("profile/edit/", views.ProfileEditView.as_view(), name="profile_edit"),
     path("password/change/", views.PasswordChangeView.as_view(), name="password_change"),
     path("password/reset/", views.PasswordResetView.as_view(), name="password_reset"),

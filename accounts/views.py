@@ -13,10 +13,12 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse_lazy
 from django.utils.decorators import method_decorator
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.generic import TemplateView, UpdateView
 
+from provider import tasks
 from provider.audit import audit
 
 from . import authn, mfa_policy
@@ -125,8 +127,6 @@ class PasswordResetView(auth_views.PasswordResetView):
 
     template_name = "accounts/password_reset.html"
     form_class = PasswordResetRequestForm
-    email_template_name = "accounts/email/password_reset.txt"
-    subject_template_name = "accounts/email/password_reset_subject.txt"
     success_url = reverse_lazy("accounts:password_reset_done")
 
     def form_valid(self, form):
@@ -149,16 +149,12 @@ class PasswordResetView(auth_views.PasswordResetView):
             response["Retry-After"] = str(retry_after)
             response["Cache-Control"] = "no-store"
             return response
-        # Links in the email point at the issuer, never at whatever Host header the request carried.
-        issuer = urlsplit(settings.OIDC_ISSUER)
-        self.extra_email_context = {
-            "base_url": f"{issuer.scheme}://{issuer.netloc}",
-            "site_name": settings.SIGNET_SITE_NAME,
-        }
         audit("password.reset_requested", actor=form.cleaned_data["email"][:254])
-        # The mail goes out inside this request: until there is a task queue (the groups/sessions
-        # issue brings one) the limits above are what bound it; then sending moves to the queue.
-        return super().form_valid(form)
+        # The worker composes and sends the mail (accounts/reset_mail.py): the answer takes as long
+        # whether or not the address has an account, and a slow mail server delays no one.
+        for user in form.get_users(form.cleaned_data["email"]):
+            tasks.password_reset_mail.enqueue(user_id=str(user.pk), language=get_language())
+        return HttpResponseRedirect(self.get_success_url())
 
 
 @method_decorator(never_cache, name="dispatch")

@@ -20,10 +20,12 @@ SECTIONS = (
             ("oidc.authorizationcode", None),
         ),
     ),
-    ("Users", (("accounts.user", None), ("auth.group", None))),
+    ("Users", (("accounts.user", None), ("auth.group", None), ("accounts.signinsession", None))),
     ("Signing keys", (("keys.signingkey", None),)),
     ("Audit", (("audit.auditevent", None),)),
     ("Lockouts", (("axes.accessattempt", "Locked sign-ins"),)),
+    # The task queue's rows (provider/tasks.py): what the worker ran, runs next, and what failed.
+    ("Tasks", (("django_tasks_database.dbtaskresult", "Tasks"),)),
 )
 
 

@@ -107,6 +107,9 @@ INSTALLED_APPS = [
     "oauth2_provider",
     "axes",
     "csp",
+    # The task queue (provider/tasks.py): Django's task framework (DEP 14) and its database backend.
+    "django_tasks",
+    "django_tasks_db",
     "accounts",
     "keys",
     "provider.oidc",
@@ -129,6 +132,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A signed-in browser's sign-in record: last seen, at most once a minute (accounts/session_records.py).
+    "accounts.session_records.SignInSeenMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "provider.ratelimit.RateLimitMiddleware",
@@ -408,6 +413,24 @@ SIGNET_CLIENT_CACHE_SECONDS = env.int("SIGNET_CLIENT_CACHE_SECONDS", default=5)
 # Issued tokens are a JSON log line ("token.issued"); true also stores an audit row per token.
 SIGNET_AUDIT_TOKEN_ROWS = env.bool("SIGNET_AUDIT_TOKEN_ROWS", default=False)
 
+# --- Task queue (provider/tasks.py, README "Sessions and back-channel logout") ----------------
+# "database": tasks are rows in the project's database, run by `manage.py db_worker` (the worker
+# container; `./dev run` starts one). "immediate": run where they are enqueued, inside the request
+# (the test suite's default: tests of the queue itself choose the database preset).
+SIGNET_TASKS_BACKEND = env.str("SIGNET_TASKS_BACKEND", default="database").strip().lower()
+_TASK_BACKENDS = {
+    "database": "django_tasks_db.DatabaseBackend",
+    "immediate": "django_tasks.backends.immediate.ImmediateBackend",
+}
+if SIGNET_TASKS_BACKEND not in _TASK_BACKENDS:
+    raise ImproperlyConfigured(f"SIGNET_TASKS_BACKEND must be one of {', '.join(_TASK_BACKENDS)}")
+TASKS = {"default": {"BACKEND": _TASK_BACKENDS[SIGNET_TASKS_BACKEND]}}
+# Back-channel logout (OpenID Connect Back-Channel Logout 1.0): seconds one POST to a client may
+# take, how many attempts a logout token gets, and the wait before the second (doubling after).
+SIGNET_BACKCHANNEL_TIMEOUT_SECONDS = env.int("SIGNET_BACKCHANNEL_TIMEOUT_SECONDS", default=5)
+SIGNET_BACKCHANNEL_ATTEMPTS = env.int("SIGNET_BACKCHANNEL_ATTEMPTS", default=5)
+SIGNET_BACKCHANNEL_RETRY_SECONDS = env.int("SIGNET_BACKCHANNEL_RETRY_SECONDS", default=30)
+
 # --- Metrics (provider/metrics/, README "Metrics") ------------------------------------------
 # /metrics in Prometheus' text format; off answers 404 as if it did not exist.
 SIGNET_METRICS = env.bool("SIGNET_METRICS", default=False)
@@ -449,9 +472,6 @@ OAUTH2_PROVIDER_GRANT_MODEL = "oidc.AuthorizationCode"
 OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"
 
 SIGNET_HTTP_REDIRECT_URIS = _flag(env.str("SIGNET_HTTP_REDIRECT_URIS", default=""), DEBUG)
-# A private_key_jwt client's jwks_uri may resolve to a private, loopback or link-local address (SSRF
-# guard off: a provider and its clients on one private network; tests).
-SIGNET_ALLOW_PRIVATE_JWKS_URI = env.bool("SIGNET_ALLOW_PRIVATE_JWKS_URI", default=False)
 
 # Descriptions as the consent page shows them, in the page's language.
 SIGNET_SCOPES = {

@@ -15,7 +15,7 @@ PASSWORD = "pwd"
 SUCCESS, FAILURE = "success", "failure"
 OUTCOMES = (SUCCESS, FAILURE)
 
-# The error codes the protocol endpoints answer (RFC 6749 5.2, 6750 3.1, 7009 2.2.1, 8707 2, 8628 3.5); any
+# The error codes the protocol endpoints answer (RFC 6749 5.2, 6750 3.1, 7009 2.2.1, 8707 2); any
 # other is counted as "other" so a new code cannot add series unnoticed.
 ERROR_CODES = frozenset(
     {
@@ -32,10 +32,6 @@ ERROR_CODES = frozenset(
         "access_denied",
         "server_error",
         "temporarily_unavailable",
-        # A polling device's answers (RFC 8628 3.5); access_denied is above.
-        "authorization_pending",
-        "slow_down",
-        "expired_token",
     }
 )
 
@@ -82,6 +78,11 @@ CODE_REUSE = Counter(
 CONSENT_CHANGES = Counter(
     "signet_consent_changes", "Consents granted (or widened) and revoked, by client.", ["change", "client_id"]
 )
+BACKCHANNEL_DELIVERIES = Counter(
+    "signet_backchannel_logout_deliveries",
+    "Back-channel logout token deliveries (each attempt), by client and outcome.",
+    ["client_id", "outcome"],
+)
 CLIENT_AUTH_FAILURES = Counter(
     "signet_client_authentication_failures",
     "Client authentications refused at the token, introspection and revocation endpoints, by method.",
@@ -115,6 +116,13 @@ def _consent(change):
     return count
 
 
+def _backchannel(outcome):
+    def count(client_id, fields):
+        BACKCHANNEL_DELIVERIES.labels(client_id or "", outcome).inc()
+
+    return count
+
+
 def _client_authentication_failed(client_id, fields):
     # The client_id here is whatever the caller presented: not a label.
     CLIENT_AUTH_FAILURES.labels(fields.get("method") or "").inc()
@@ -136,8 +144,9 @@ EVENTS = {
     "consent.granted": _consent("granted"),
     "consent.revoked": _consent("revoked"),
     "client.authentication_failed": _client_authentication_failed,
-    # Back-channel logout deliveries (issue 18) count here once they exist, as
-    # signet_backchannel_logout_deliveries_total{client_id, outcome}; no counter until then.
+    # Each attempt of provider/oidc/backchannel.py, counted by the process that makes it (the worker).
+    "backchannel.delivered": _backchannel(SUCCESS),
+    "backchannel.failed": _backchannel(FAILURE),
 }
 
 

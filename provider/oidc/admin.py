@@ -55,6 +55,8 @@ class ClientForm(forms.ModelForm):
             "authorization_grant_type",
             "redirect_uris",
             "post_logout_redirect_uris",
+            "backchannel_logout_uri",  # receives logout tokens (backchannel.py)
+            "backchannel_logout_session_required",
             "allowed_scopes",
             "audiences",
             "skip_authorization",

@@ -1,4 +1,5 @@
 import uuid
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -6,10 +7,6 @@ from django.db import models
 from oauth2_provider.models import AbstractApplication, AbstractGrant
 
 DEFAULT_ALLOWED_SCOPES = "openid profile email offline_access"
-
-PRIVATE_KEY_JWT = "private_key_jwt"
-# The algorithms a client assertion may be signed with (token_endpoint_auth_signing_alg_values_supported).
-ASSERTION_ALGORITHMS = ("RS256", "PS256", "ES256", "EdDSA")
 
 USER_SHAPED_CLIENT_ID = (
     "A client id may not be a UUID: users' subject identifiers are UUIDs, and a client's own tokens "
@@ -46,6 +43,23 @@ def _one_error_for_bad_uris(errors, schemes):
     ]
 
 
+def backchannel_logout_uri_problem(uri):
+    """Why a back-channel logout URI cannot be registered, or None (empty is none registered)."""
+    if not uri:
+        return None
+    schemes = ("https", "http") if settings.SIGNET_HTTP_REDIRECT_URIS else ("https",)
+    problem = f"Must be an absolute {' or '.join(schemes)} URI without a fragment."
+    try:
+        parts = urlsplit(uri)
+        host = parts.hostname
+    except ValueError:
+        return problem
+    # Back-Channel Logout 1.0 2.2: an absolute URI, which MUST NOT include a fragment.
+    if parts.scheme not in schemes or not host or "#" in uri or any(c.isspace() for c in uri):
+        return problem
+    return None
+
+
 class Client(AbstractApplication):
     """A relying party (DOT's Application, swapped in before the first migration)."""
 
@@ -79,35 +93,16 @@ class Client(AbstractApplication):
     require_mfa = models.BooleanField(
         default=False, help_text="Users must sign in with a second factor to use this client."
     )
-    # RFC 7591 2 / OIDC Core 9: how the client authenticates at the token, introspection and revocation
-    # endpoints. Empty: with its secret (Basic or in the body), or not at all for a public client.
-    token_endpoint_auth_method = models.CharField(
-        max_length=32,
+    # OpenID Connect Back-Channel Logout 1.0 2.2: where Signet POSTs a logout token when a sign-in
+    # this client took part in ends (provider/oidc/backchannel.py).
+    backchannel_logout_uri = models.CharField(
+        max_length=2000,
         blank=True,
         default="",
-        choices=[
-            ("", "Client secret (a public client: none)"),
-            (PRIVATE_KEY_JWT, "private_key_jwt: a JWT signed with the client's key (no secret)"),
-        ],
-        help_text="private_key_jwt needs a JWKS or a JWKS URI with the client's public keys.",
+        help_text="Absolute https URI (no fragment) that receives logout tokens; empty for none.",
     )
-    token_endpoint_auth_signing_alg = models.CharField(
-        max_length=8,
-        blank=True,
-        default="",
-        choices=[("", "Any the key allows"), *((alg, alg) for alg in ASSERTION_ALGORITHMS)],
-        help_text="Only assertions signed with this algorithm are accepted.",
-    )
-    jwks = models.JSONField(
-        null=True,
-        blank=True,
-        help_text='The client\'s public keys as a JWK Set ({"keys": [...]}); never a private key.',
-    )
-    jwks_uri = models.URLField(
-        max_length=1024,
-        blank=True,
-        default="",
-        help_text="An https URL serving the client's JWK Set, fetched and cached (instead of a JWKS).",
+    backchannel_logout_session_required = models.BooleanField(
+        default=False, help_text="Logout tokens must carry the sign-in's sid (they always do)."
     )
 
     class Meta(AbstractApplication.Meta):
@@ -133,39 +128,10 @@ class Client(AbstractApplication):
         # Checked at creation only: the id is fixed afterwards, and a change form has no field for it.
         if self._state.adding and user_shaped(self.client_id):
             errors.setdefault("client_id", []).append(USER_SHAPED_CLIENT_ID)
-        for field, message in self.authentication_key_problems():
-            errors.setdefault(field, []).append(message)
+        if problem := backchannel_logout_uri_problem(self.backchannel_logout_uri):
+            errors.setdefault("backchannel_logout_uri", []).append(problem)
         if errors:
             raise ValidationError(errors)
-
-    def authentication_key_problems(self):
-        """(field, message) for each way the private_key_jwt settings do not fit together; one per field."""
-        from .client_keys import jwks_problem, jwks_uri_problem
-
-        problems = []
-        if self.jwks is not None and (problem := jwks_problem(self.jwks)):
-            problems.append(("jwks", problem))
-        if self.jwks_uri and (problem := jwks_uri_problem(self.jwks_uri)):
-            problems.append(("jwks_uri", problem))
-        if self.jwks is not None and self.jwks_uri:
-            # RFC 7591 2: jwks and jwks_uri MUST NOT both be present.
-            problems.append(("jwks_uri", "Give either a JWKS or a JWKS URI, not both."))
-        if self.token_endpoint_auth_method == PRIVATE_KEY_JWT:
-            if self.client_type != self.CLIENT_CONFIDENTIAL:
-                problems.append(("client_type", "A private_key_jwt client is confidential."))
-            if self.jwks is None and not self.jwks_uri:
-                problems.append(
-                    ("jwks", "private_key_jwt needs the client's public keys: a JWKS or a JWKS URI.")
-                )
-        elif self.token_endpoint_auth_signing_alg:
-            problems.append(
-                ("token_endpoint_auth_signing_alg", "Only a private_key_jwt client signs assertions.")
-            )
-        return problems
-
-    @property
-    def authenticates_with_key(self):
-        return self.token_endpoint_auth_method == PRIVATE_KEY_JWT
 
     @property
     def jwk_key(self):
@@ -287,26 +253,6 @@ class RevokedAccessToken(models.Model):
 
     def __str__(self):
         return f"revoked access token {self.jti}"
-
-
-class ClientAssertionJti(models.Model):
-    """A client assertion's jti, kept until the assertion expires so it is never accepted twice.
-
-    RFC 7523 3 item 7 / OIDC Core 9: the unique constraint decides a race: of two requests with the
-    same assertion, exactly one INSERT succeeds.
-    """
-
-    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="+")
-    jti = models.CharField(max_length=255)
-    expires_at = models.DateTimeField(db_index=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["client", "jti"], name="oidc_client_assertion_jti_once")
-        ]
-
-    def __str__(self):
-        return f"client assertion {self.jti}"
 
 
 class DeviceAuthorization(models.Model):

@@ -5,7 +5,7 @@ import secrets
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from .models import PRIVATE_KEY_JWT, Client
+from .models import Client
 from .scopes import default_scopes, scope_problems
 
 MIN_SECRET_LENGTH = 32
@@ -35,21 +35,19 @@ def client_create(
     client_id=None,
     secret=None,
     skip_consent=False,
+    backchannel_logout_uri="",
+    backchannel_logout_session_required=False,
     access_token_lifetime=None,
     id_token_lifetime=None,
     refresh_token_lifetime=None,
     identity_claims=False,
-    auth_method="",
-    jwks=None,
-    jwks_uri="",
-    signing_alg="",
 ):
     """Register a client. Returns (client, plaintext secret or None): the secret is shown once.
 
     Lifetimes are seconds overriding the SIGNET_*_LIFETIME defaults (None: the default);
     `identity_claims` adds email, given_name and family_name to its access tokens when granted.
+    `backchannel_logout_uri` receives logout tokens when a sign-in the client took part in ends.
     `grant="password"` is the legacy direct-login grant (RFC 9700 2.4): only such a client may use it.
-    `auth_method="private_key_jwt"` (OIDC Core 9) authenticates with `jwks` or `jwks_uri`, never a secret.
     """
     if client_type not in (Client.CLIENT_CONFIDENTIAL, Client.CLIENT_PUBLIC):
         raise ValidationError({"type": "must be confidential or public"})
@@ -59,8 +57,6 @@ def client_create(
         raise ValidationError({"grant": "client-credentials needs a confidential client"})
     if client_type == Client.CLIENT_PUBLIC and secret:
         raise ValidationError({"secret": "public clients have no secret"})
-    if auth_method == PRIVATE_KEY_JWT and secret:
-        raise ValidationError({"secret": "a private_key_jwt client has no secret"})
     if secret is not None and len(secret) < MIN_SECRET_LENGTH:
         raise ValidationError({"secret": f"must be at least {MIN_SECRET_LENGTH} characters"})
     if scopes is None:
@@ -75,7 +71,7 @@ def client_create(
         refresh_token_lifetime=refresh_token_lifetime,
     )
     plaintext = None
-    if client_type == Client.CLIENT_CONFIDENTIAL and auth_method != PRIVATE_KEY_JWT:
+    if client_type == Client.CLIENT_CONFIDENTIAL:
         plaintext = secret or generate_secret()
     client = Client(
         name=name,
@@ -87,15 +83,13 @@ def client_create(
         # An empty secret must stay empty: hashing "" would give public clients a matchable secret.
         hash_client_secret=plaintext is not None,
         skip_authorization=skip_consent,
+        backchannel_logout_uri=backchannel_logout_uri,
+        backchannel_logout_session_required=backchannel_logout_session_required,
         audiences=" ".join(audiences),
         access_token_lifetime=access_token_lifetime,
         id_token_lifetime=id_token_lifetime,
         refresh_token_lifetime=refresh_token_lifetime,
         identity_claims_in_access_token=identity_claims,
-        token_endpoint_auth_method=auth_method,
-        token_endpoint_auth_signing_alg=signing_alg,
-        jwks=jwks,
-        jwks_uri=jwks_uri,
         allowed_scopes=" ".join(scopes),
     )
     if client_id:
@@ -119,14 +113,12 @@ UPDATABLE = {
     "scopes": "allowed_scopes",
     "audiences": "audiences",
     "skip_consent": "skip_authorization",
+    "backchannel_logout_uri": "backchannel_logout_uri",
+    "backchannel_logout_session_required": "backchannel_logout_session_required",
     "access_token_lifetime": "access_token_lifetime",
     "id_token_lifetime": "id_token_lifetime",
     "refresh_token_lifetime": "refresh_token_lifetime",
     "identity_claims": "identity_claims_in_access_token",
-    "auth_method": "token_endpoint_auth_method",
-    "jwks": "jwks",
-    "jwks_uri": "jwks_uri",
-    "signing_alg": "token_endpoint_auth_signing_alg",
 }
 LISTS = {"redirect_uris", "post_logout_redirect_uris", "scopes", "audiences"}
 
@@ -150,10 +142,6 @@ def client_update(*, client, **changes):
         if getattr(client, field) != value:
             setattr(client, field, value)
             changed.append(field)
-    if client.authenticates_with_key and client.client_secret:
-        # OIDC Core 9: a client that authenticates with its key keeps no secret that could stand in.
-        client.client_secret, client.hash_client_secret = "", False
-        changed += ["client_secret", "hash_client_secret"]
     if changed:
         client.full_clean(exclude=["client_secret", "user"])
         client.save(update_fields=[*changed, "updated"])
@@ -176,8 +164,6 @@ def client_regenerate_secret(*, client):
     """Give a confidential client a new secret; only its hash is stored. Returns the plaintext, once."""
     if client.client_type != Client.CLIENT_CONFIDENTIAL:
         raise ValidationError({"type": "public clients have no secret"})
-    if client.authenticates_with_key:
-        raise ValidationError({"auth_method": "a private_key_jwt client has no secret"})
     plaintext = generate_secret()
     client.client_secret = plaintext
     client.hash_client_secret = True

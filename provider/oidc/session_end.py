@@ -3,23 +3,24 @@
 A refresh-token family without offline_access belongs to the sign-in it came from (its sid), as in
 Keycloak and node oidc-provider: when the user signs out (RP-Initiated Logout, the account pages,
 the admin), those families are revoked with their access tokens, and the codes that sign-in issued
-but no client has exchanged yet are deleted. Families granted offline_access are meant to outlive
-the session and stay until revoked or expired.
+but no client has exchanged yet are deleted. Every client that took part in the sign-in is then
+told by back-channel logout (backchannel.py), through the task queue. Families granted
+offline_access are meant to outlive the session and stay until revoked or expired.
 
 A new password ends every sign-in at once, so it ends every family of the user, offline ones
 included (RFC 6819 5.2.2.3, RFC 9700 4.14): whoever knew the old password may have obtained them.
 """
 
-from django.contrib.auth.signals import user_logged_out
 from django.db import transaction
+from django.db.models.signals import post_save
 from django.dispatch import receiver
 from oauth2_provider.models import get_refresh_token_model
 
-from accounts.sessions import session_sid
+from accounts.session_records import current_sid, sign_in_client, sign_in_ended, user_sign_ins_end
 from accounts.signals import password_change_ends, password_changed, user_disabled
 from provider.audit import audit
 
-from . import refresh
+from . import backchannel, refresh
 from .models import AuthorizationCode, TokenFamily
 
 
@@ -67,23 +68,45 @@ def user_grants_revoke(*, user, reason):
     return len(families)
 
 
-@receiver(user_logged_out, dispatch_uid="signet_session_end_tokens")
-def _session_ended(sender, request, user, **kwargs):
-    # Sent before Django flushes the session, so its sid is still there.
-    sid = session_sid(request) if request is not None and hasattr(request, "session") else None
-    if user is not None and sid:
-        session_codes_revoke(user=user, sid=sid)
-        session_families_revoke(user=user, sid=sid)
+def session_clients(*, user, sid):
+    """Client ids that received a code or tokens in sign-in `sid`, from its codes and grants."""
+    codes = AuthorizationCode.objects.filter(user=user, sid=sid)
+    families = TokenFamily.objects.filter(user=user, sid=sid)
+    return {
+        *codes.values_list("application__client_id", flat=True),
+        *families.values_list("client__client_id", flat=True),
+    }
+
+
+@receiver(sign_in_ended, dispatch_uid="signet_session_end_tokens")
+def _session_ended(sender, user, sid, clients, reason, **kwargs):
+    # Every way a sign-in ends comes here (sign-out, the account page, the admin, a new password):
+    # the clients are found before the codes go, then told through the task queue.
+    participants = sorted({*clients, *session_clients(user=user, sid=sid)})
+    session_codes_revoke(user=user, sid=sid)
+    session_families_revoke(user=user, sid=sid)
+    backchannel.logout_notify(user=user, sid=sid, client_ids=participants)
+
+
+@receiver(post_save, sender=AuthorizationCode, dispatch_uid="signet_session_client_code")
+def _code_issued(sender, instance, created, **kwargs):
+    # At /authorize, off the token endpoint's path: every grant with a sid starts from a code.
+    if created and instance.sid:
+        sign_in_client(sid=instance.sid, client_id=instance.application.client_id)
 
 
 @receiver(password_changed, dispatch_uid="signet_password_changed_tokens")
 def _password_changed(sender, user, reason, **kwargs):
     user_grants_revoke(user=user, reason=reason)
+    # Then every sign-in ends and its clients are told; the browser that chose the new password
+    # stays signed in (Django keeps it), but its clients' tokens ended above, so they are told too.
+    user_sign_ins_end(user=user, reason=f"password_{reason}", keep_sid=current_sid.get())
 
 
 @receiver(user_disabled, dispatch_uid="signet_user_disabled_tokens")
 def _user_disabled(sender, user, **kwargs):
     user_grants_revoke(user=user, reason="disabled")
+    user_sign_ins_end(user=user, reason="disabled")
 
 
 @receiver(password_change_ends, dispatch_uid="signet_password_change_ends_clients")

@@ -29,10 +29,11 @@ def test_the_index_shows_signets_sections_not_its_libraries(admin_http):
     sections = _sections(admin_http.get(reverse("admin:index")))
     assert sections == [
         ("Clients", ["Clients", "Grants", "Consents", "Authorization codes"]),
-        ("Users", ["Users", "Groups"]),
+        ("Users", ["Users", "Groups", "Sign-in sessions"]),
         ("Signing keys", ["Signing keys"]),
         ("Audit", ["Audit events"]),
         ("Lockouts", ["Locked sign-ins"]),
+        ("Tasks", ["Tasks"]),
     ]
     # The sidebar on every page lists the same sections.
     page = admin_http.get(reverse("admin:oidc_client_changelist"))

@@ -66,8 +66,9 @@ def compose_file(request):
 
 def test_production_runs_the_proxy_provider_jobs_database_and_cache():
     services = load(PRODUCTION)["services"]
-    assert set(services) == {"caddy", "provider", "jobs", "postgres", "redis"}
+    assert set(services) == {"caddy", "provider", "jobs", "worker", "postgres", "redis"}
     assert services["provider"]["command"] == ["provider"] and services["jobs"]["command"] == ["jobs"]
+    assert services["worker"]["command"] == ["worker"]
     assert services["postgres"]["image"] == "postgres:16"
     assert "pgdata:/var/lib/postgresql/data" in services["postgres"]["volumes"]
     assert set(load(PRODUCTION)["volumes"]) == {"pgdata", "caddy_data", "caddy_config"}
@@ -151,7 +152,9 @@ def test_every_production_variable_is_in_the_operators_env_file():
         assert listed[name] == "", name
 
 
-def test_every_command_a_container_runs_exists(compose_file):
+def test_every_command_a_container_runs_exists(compose_file, settings):
+    # Containers run the database task backend (the suite's is immediate): db_worker's parser checks it.
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
     for name, service in signet_services(load(compose_file)).items():
         [mode] = service["command"]
         assert mode in entrypoint_modes(), f"{name}: docker-entrypoint.sh has no {mode!r} mode"

@@ -450,26 +450,3 @@ def test_hostile_query_and_methods(issuer, tv):
     assert raw_http.send(issuer, "GET", b"/device/authorize").status_code == 405
     page = raw_http.send(issuer, "GET", b"/device?user_code=%ff%zz\x00")
     assert page.status_code in (302, 400), page.status_code
-
-
-# --- metrics ---------------------------------------------------------------------------------
-def test_polling_answers_and_device_tokens_are_counted(issuer, tv, user, clock, settings):
-    from tests.provider.test_metrics import TOKEN, scrape
-
-    settings.SIGNET_METRICS = True
-    settings.SIGNET_METRICS_TOKEN = TOKEN
-    body = started(issuer, tv)
-    before = scrape(issuer)
-    poll(issuer, tv, body["device_code"])
-    poll(issuer, tv, body["device_code"])  # the clock stands still: sooner than the interval
-    device.device_authorization_decide(row=DeviceAuthorization.objects.get(), user=user, approve=True)
-    assert poll(issuer, tv, body["device_code"]).status_code == 200
-    after = scrape(issuer)
-
-    def moved(name, **labels):
-        return after.value(name, **labels) - before.value(name, **labels)
-
-    errors = "signet_oauth_errors_total"
-    assert moved(errors, endpoint="oauth2_provider:token", error="authorization_pending") == 1
-    assert moved(errors, endpoint="oauth2_provider:token", error="slow_down") == 1
-    assert moved("signet_tokens_issued_total", grant_type=GRANT, client_id=tv.client_id) == 1

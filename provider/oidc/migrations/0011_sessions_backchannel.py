@@ -1,9 +1,26 @@
-# Reserved for back-channel logout (issue 18): its operations go here, so engineers working in parallel never
-# create two leaf migrations. Empty until then.
-from django.db import migrations
+# Back-channel logout (issue 18): where a client receives logout tokens.
+from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
     dependencies = [("oidc", "0010_client_authentication_keys")]
 
-    operations = []
+    operations = [
+        migrations.AddField(
+            model_name="client",
+            name="backchannel_logout_uri",
+            field=models.CharField(
+                blank=True,
+                default="",
+                help_text="Absolute https URI (no fragment) that receives logout tokens; empty for none.",
+                max_length=2000,
+            ),
+        ),
+        migrations.AddField(
+            model_name="client",
+            name="backchannel_logout_session_required",
+            field=models.BooleanField(
+                default=False, help_text="Logout tokens must carry the sign-in's sid (they always do)."
+            ),
+        ),
+    ]

@@ -28,6 +28,8 @@ def _row(client):
         "refresh_token_lifetime": client.refresh_token_lifetime,
         "identity_claims": client.identity_claims_in_access_token,
         "require_mfa": client.require_mfa,
+        "backchannel_logout_uri": client.backchannel_logout_uri,
+        "backchannel_logout_session_required": client.backchannel_logout_session_required,
         "active": client.is_active,
     }
 
@@ -87,6 +89,17 @@ class Command(OperatorCommand):
             "--secret-stdin", action="store_true", help="read the secret (32+ characters) from stdin"
         )
         create.add_argument("--skip-consent", action="store_true", help="first-party: no consent page")
+        create.add_argument(
+            "--backchannel-logout-uri",
+            default="",
+            metavar="URI",
+            help="receives a logout token when a sign-in the client took part in ends (https)",
+        )
+        create.add_argument(
+            "--backchannel-logout-session-required",
+            action="store_true",
+            help="the client needs the sid in logout tokens (Signet always sends it)",
+        )
         create.add_argument(
             "--require-mfa", action="store_true", help="its users sign in with a second factor (acr 2)"
         )
@@ -160,6 +173,20 @@ class Command(OperatorCommand):
             "--require-mfa", action="store_true", default=None, help="its users sign in with a second factor"
         )
         update.add_argument("--no-require-mfa", action="store_false", dest="require_mfa")
+        update.add_argument(
+            "--backchannel-logout-uri", metavar="URI", help='receives logout tokens ("" for none)'
+        )
+        update.add_argument(
+            "--backchannel-logout-session-required",
+            action="store_true",
+            default=None,
+            help="the client needs the sid in logout tokens",
+        )
+        update.add_argument(
+            "--no-backchannel-logout-session-required",
+            action="store_false",
+            dest="backchannel_logout_session_required",
+        )
         for name in ("access-token", "id-token", "refresh-token"):
             update.add_argument(
                 f"--{name}-lifetime", metavar="SECONDS", help="seconds, or 'default' for the setting"
@@ -186,6 +213,8 @@ class Command(OperatorCommand):
                 client_id=o["client_id"],
                 secret=secret,
                 skip_consent=o["skip_consent"],
+                backchannel_logout_uri=o["backchannel_logout_uri"],
+                backchannel_logout_session_required=o["backchannel_logout_session_required"],
                 access_token_lifetime=o["access_token_lifetime"],
                 id_token_lifetime=o["id_token_lifetime"],
                 refresh_token_lifetime=o["refresh_token_lifetime"],
@@ -234,6 +263,9 @@ class Command(OperatorCommand):
                 changes[dest] = items
         if o["scopes"] is not None:
             changes["scopes"] = o["scopes"].split()
+        for name in ("backchannel_logout_uri", "backchannel_logout_session_required"):
+            if o[name] is not None:
+                changes[name] = o[name]
         for name in ("skip_consent", "identity_claims"):
             if o[name] is not None:
                 changes[name] = o[name]
