@@ -450,3 +450,54 @@ def test_hostile_query_and_methods(issuer, tv):
     assert raw_http.send(issuer, "GET", b"/device/authorize").status_code == 405
     page = raw_http.send(issuer, "GET", b"/device?user_code=%ff%zz\x00")
     assert page.status_code in (302, 400), page.status_code
+
+
+# --- metrics ---------------------------------------------------------------------------------
+def test_polling_answers_and_device_tokens_are_counted(issuer, tv, user, clock, settings):
+    from tests.provider.test_metrics import TOKEN, scrape
+
+    settings.SIGNET_METRICS = True
+    settings.SIGNET_METRICS_TOKEN = TOKEN
+    body = started(issuer, tv)
+    before = scrape(issuer)
+    poll(issuer, tv, body["device_code"])
+    poll(issuer, tv, body["device_code"])  # the clock stands still: sooner than the interval
+    device.device_authorization_decide(row=DeviceAuthorization.objects.get(), user=user, approve=True)
+    assert poll(issuer, tv, body["device_code"]).status_code == 200
+    after = scrape(issuer)
+
+    def moved(name, **labels):
+        return after.value(name, **labels) - before.value(name, **labels)
+
+    errors = "signet_oauth_errors_total"
+    assert moved(errors, endpoint="oauth2_provider:token", error="authorization_pending") == 1
+    assert moved(errors, endpoint="oauth2_provider:token", error="slow_down") == 1
+    assert moved("signet_tokens_issued_total", grant_type=GRANT, client_id=tv.client_id) == 1
+
+
+def test_a_password_only_user_sets_up_a_second_step_then_approves_at_acr_2(issuer, tv, user, monkeypatch):
+    from tests.accounts.mfa import (
+        code_at,
+        continue_link,
+        pin_clock,
+        recovery_codes_of,
+        secret_of,
+        submit_form,
+    )
+
+    tv.require_mfa = True
+    tv.save()
+    pin_clock(monkeypatch)
+    body = started(issuer, tv)
+    browser, page = signed_in_at_device_page(issuer, body["verification_uri_complete"])
+    setup = browser.submit(page)  # Continue: the client's policy asks for a second step first
+    assert 'id="totp-enrol-form"' in setup.text, setup.text[:2000]
+    done = submit_form(browser, setup, "totp-enrol-form", {"code": code_at(secret_of(setup))})
+    recovery_codes_of(done)
+    back = browser.get(continue_link(done))
+    assert f'value="{body["user_code"]}"' in back.text  # back on /device with the code kept
+    answer(browser, back, "approve")
+    tokens = poll(issuer, tv, body["device_code"]).json()
+    id_token = decode(issuer, tokens["id_token"], audience=tv.client_id)
+    assert id_token["acr"] == "2"
+    assert {"pwd", "otp", "mfa"} <= set(id_token["amr"])
