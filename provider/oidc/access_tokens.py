@@ -10,20 +10,17 @@ access tokens at once. One statement answers it all.
 """
 
 import functools
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import connection
-from oauth2_provider.models import get_refresh_token_model
 
 from keys import jwt
 
-from . import client_cache
-from .models import Client, RevokedAccessToken, TokenFamily
+from . import client_cache, storage
+from .models import Client, RevokedAccessToken
 
 
 @dataclass(frozen=True)
@@ -78,38 +75,26 @@ def active_access_token(token, *, now=None):
     refresh_id = claims.get("refresh_id")
     if not isinstance(refresh_id, int):
         return None
-    row = _fetch_one(_grant_state_sql(), [refresh_id, claims["jti"], _family_value(family)])
-    if row is None:
+    state = storage.grant_state(family=family, refresh_id=refresh_id, jti=claims["jti"])
+    if state is None:
         return None
-    (user_id, user_active, first_name, last_name, email, email_verified, updated_at) = row[:7]
-    (client_id, client_active, revoked_at, expires_at, scope, userinfo_claims, current, denied) = row[7:]
-    user_id = uuid.UUID(str(user_id))  # SQLite hands a UUID back as 32 hex digits
+    grant, user = state.grant, state.grant.user
     if (
-        denied
-        or not current
-        or revoked_at is not None
-        or _aware(expires_at) <= now
-        or not user_active
-        or not client_active
-        or client_id != claims["client_id"]
-        or str(user_id) != claims["sub"]
+        state.denied
+        or not state.refresh_token_current
+        or grant.revoked_at is not None
+        or grant.expires_at <= now
+        or not user.is_active
+        or not state.client_active
+        or state.client_id != claims["client_id"]
+        or str(user.pk) != claims["sub"]
     ):
         return None
-    client = client_cache.client_get(client_id)  # its scopes and consent policy; its state is read above
+    # Its scopes and consent policy; its state was read above. Read only, so the cached instance.
+    client = client_cache.client_shared(state.client_id)
     if client is None:
         return None
-    user = get_user_model()(
-        pk=user_id,
-        first_name=first_name,
-        last_name=last_name,
-        email=email,
-        email_verified=bool(email_verified),
-        updated_at=_aware(updated_at),
-        is_active=True,
-    )
-    if isinstance(userinfo_claims, str):
-        userinfo_claims = json.loads(userinfo_claims)  # SQLite hands JSON back as text
-    grant = TokenFamily(family=family, client=client, user=user, scope=scope, userinfo_claims=userinfo_claims)
+    grant.client = client
     return ActiveAccessToken(claims=claims, client=client, user=user, grant=grant)
 
 
@@ -120,7 +105,7 @@ def _client_token(claims):
     row = _fetch_one(_client_state_sql(), [claims["jti"], claims["client_id"]])
     if row is None or row[1] or not row[0]:
         return None
-    client = client_cache.client_get(claims["client_id"])
+    client = client_cache.client_shared(claims["client_id"])
     return ActiveAccessToken(claims=claims, client=client) if client is not None else None
 
 
@@ -131,21 +116,6 @@ def _table(model):
 
 
 # The models' own table names, quoted; every value is a bound parameter.
-@functools.cache
-def _grant_state_sql():
-    user, client, grant = _table(get_user_model()), _table(Client), _table(TokenFamily)
-    refresh_token, denied = _table(get_refresh_token_model()), _table(RevokedAccessToken)
-    return (
-        "SELECT u.id, u.is_active, u.first_name, u.last_name, u.email, u.email_verified, u.updated_at, "  # noqa: S608
-        "c.client_id, c.is_active, g.revoked_at, g.expires_at, g.scope, g.userinfo_claims, "
-        f"EXISTS (SELECT 1 FROM {refresh_token} r "
-        "WHERE r.id = %s AND r.token_family = g.family AND r.revoked IS NULL), "
-        f"EXISTS (SELECT 1 FROM {denied} d WHERE d.jti = %s) "
-        f"FROM {grant} g JOIN {user} u ON u.id = g.user_id JOIN {client} c ON c.id = g.client_id "
-        "WHERE g.family = %s"
-    )
-
-
 @functools.cache
 def _client_state_sql():
     client, denied = _table(Client), _table(RevokedAccessToken)
@@ -159,17 +129,6 @@ def _fetch_one(sql, params):
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone()
-
-
-def _family_value(family):
-    return TokenFamily._meta.get_field("family").get_db_prep_value(family, connection)
-
-
-def _aware(value):
-    """A datetime as the database hands it to a plain cursor (SQLite: naive UTC, or text)."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 def deny(claims):

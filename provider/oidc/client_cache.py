@@ -34,12 +34,17 @@ def client_get(client_id):
     return _cached("client_id", client_id)
 
 
-def _cached(field, value):
+def client_shared(client_id):
+    """As client_get, but the cached instance itself: for callers that only read it (no copy's cost)."""
+    return _cached("client_id", client_id, shared=True)
+
+
+def _cached(field, value, shared=False):
     lifetime = settings.SIGNET_CLIENT_CACHE_SECONDS
     now = time.monotonic()
     entry = _entries.get((field, value))
     if entry is not None and entry[0] > now:
-        return copy.copy(entry[1])
+        return entry[1] if shared else copy.copy(entry[1])
     generation = _generation
     client = Client.objects.filter(**{field: value}).first()
     if client is not None and lifetime > 0:

@@ -15,21 +15,28 @@ from django.contrib.auth import get_user_model
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from oauth2_provider.models import get_grant_model, get_refresh_token_model
 
-from .models import TokenFamily
+from .models import Client, RevokedAccessToken, TokenFamily
 
 _CONVERTERS = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
 class _Table:
-    """A model's concrete fields under a table alias: their SELECT list, and rows back into instances."""
+    """A model's concrete fields (or the `only` ones) under a table alias: their SELECT list, and rows
+    back into instances. Fields left out are deferred: reading one later costs a query of its own."""
 
     model: type
     alias: str
+    only: tuple = ()
 
     @functools.cached_property
     def fields(self):
-        return self.model._meta.concrete_fields
+        fields = self.model._meta.concrete_fields
+        return tuple(f for f in fields if f.attname in self.only) if self.only else tuple(fields)
+
+    @functools.cached_property
+    def attnames(self):
+        return [f.attname for f in self.fields]
 
     @functools.cached_property
     def select(self):
@@ -71,7 +78,7 @@ class _Table:
             for function in functions:
                 value = function(value, expression, connection)
             values[index] = value
-        return self.model.from_db(connection.alias, None, values)
+        return self.model.from_db(connection.alias, self.attnames, values)
 
     def width(self):
         return len(self.fields)
@@ -101,6 +108,18 @@ def _tables():
         "user": _Table(get_user_model(), "u"),
         "refresh": _Table(get_refresh_token_model(), "r"),
         "grant": _Table(TokenFamily, "f"),
+        # What deciding an access token's activity and answering userinfo and introspection read: each
+        # column costs its decoding on every call.
+        "grant_state": _Table(
+            TokenFamily,
+            "f",
+            ("id", "family", "client_id", "user_id", "scope", "userinfo_claims", "revoked_at", "expires_at"),
+        ),
+        "grant_state_user": _Table(
+            get_user_model(),
+            "u",
+            ("id", "is_active", "first_name", "last_name", "email", "email_verified", "updated_at"),
+        ),
     }
 
 
@@ -164,6 +183,49 @@ def refresh_tokens_take(checksum):
             family.user = user.load(row[b:])
         taken.append((token, family))
     return taken
+
+
+@functools.cache
+def _grant_state_sql():
+    t = _tables()
+    grant, user = t["grant_state"], t["grant_state_user"]
+    refresh, denied = _table_name(get_refresh_token_model()), _table_name(RevokedAccessToken)
+    return (
+        f"SELECT {grant.select}, {user.select}, c.{_quote('client_id')}, c.{_quote('is_active')}, "  # noqa: S608
+        f"EXISTS (SELECT 1 FROM {refresh} r WHERE r.{_quote('id')} = %s "
+        f"AND r.{_quote('token_family')} = f.{_quote('family')} AND r.{_quote('revoked')} IS NULL), "
+        f"EXISTS (SELECT 1 FROM {denied} d WHERE d.{_quote('jti')} = %s) "
+        f"FROM {_table_name(grant.model)} f "
+        f"JOIN {_table_name(user.model)} u ON u.{_quote('id')} = f.{_quote('user_id')} "
+        f"JOIN {_table_name(Client)} c ON c.{_quote('id')} = f.{_quote('client_id')} "
+        f"WHERE f.{_quote('family')} = %s"
+    )
+
+
+@dataclass(frozen=True)
+class GrantState:
+    """What decides whether an access token of a grant is active, read in one statement."""
+
+    grant: object  # the TokenFamily, its user attached
+    client_id: str
+    client_active: bool
+    refresh_token_current: bool  # the refresh token issued with the access token is not yet used
+    denied: bool  # the access token's jti is on the deny-list
+
+
+def grant_state(*, family, refresh_id, jti):
+    """The GrantState of grant `family` for an access token (`refresh_id`, `jti`), or None."""
+    t = _tables()
+    value = TokenFamily._meta.get_field("family").get_db_prep_value(family, connection)
+    row = _fetch_one(_grant_state_sql(), [refresh_id, jti, value])
+    if row is None:
+        return None
+    grant_table, user_table = t["grant_state"], t["grant_state_user"]
+    a, b = grant_table.width(), grant_table.width() + user_table.width()
+    grant = grant_table.load(row[:a])
+    grant.user = user_table.load(row[a:b])
+    client_id, client_active, current, denied = row[b:]
+    return GrantState(grant, client_id, bool(client_active), bool(current), bool(denied))
 
 
 @functools.cache
