@@ -15,7 +15,7 @@ PASSWORD = "pwd"
 SUCCESS, FAILURE = "success", "failure"
 OUTCOMES = (SUCCESS, FAILURE)
 
-# The error codes the protocol endpoints answer (RFC 6749 5.2, 6750 3.1, 7009 2.2.1, 8707 2); any
+# The error codes the protocol endpoints answer (RFC 6749 5.2, 6750 3.1, 7009 2.2.1, 8707 2, 8628 3.5); any
 # other is counted as "other" so a new code cannot add series unnoticed.
 ERROR_CODES = frozenset(
     {
@@ -32,6 +32,10 @@ ERROR_CODES = frozenset(
         "access_denied",
         "server_error",
         "temporarily_unavailable",
+        # A polling device's answers (RFC 8628 3.5); access_denied is above.
+        "authorization_pending",
+        "slow_down",
+        "expired_token",
     }
 )
 

@@ -155,7 +155,12 @@ def test_client_list_is_searchable_and_filterable(admin_http, rp_client):
 def test_only_the_grants_signet_serves_are_offered(admin_http):
     form = admin_http.get(ADD).context["adminform"].form
     offered = {value for value, _ in form.fields["authorization_grant_type"].choices if value}
-    assert offered == {"authorization-code", "client-credentials", "password"}
+    assert offered == {
+        "authorization-code",
+        "client-credentials",
+        "password",
+        "urn:ietf:params:oauth:grant-type:device_code",
+    }
     assert form.initial["client_type"] == "confidential"
     refused = admin_http.post(ADD, _client_form(authorization_grant_type="implicit"))
     assert "authorization_grant_type" in refused.context["adminform"].form.errors
