@@ -91,7 +91,10 @@ class PasskeyUse:
 def relying_party():
     """(RP ID, origin): the issuer's host, and its scheme://host[:port], the only origin accepted."""
     issuer = urlsplit(settings.OIDC_ISSUER)
-    return issuer.hostname, f"{issuer.scheme}://{issuer.netloc.rpartition('@')[2]}"
+    # A browser's origin leaves out the scheme's default port (HTML's origin serialisation).
+    default = {"https": 443, "http": 80}.get(issuer.scheme)
+    port = f":{issuer.port}" if issuer.port and issuer.port != default else ""
+    return issuer.hostname, f"{issuer.scheme}://{issuer.hostname}{port}"
 
 
 def site_name():

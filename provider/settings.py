@@ -472,6 +472,9 @@ OAUTH2_PROVIDER_GRANT_MODEL = "oidc.AuthorizationCode"
 OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"
 
 SIGNET_HTTP_REDIRECT_URIS = _flag(env.str("SIGNET_HTTP_REDIRECT_URIS", default=""), DEBUG)
+# A private_key_jwt client's jwks_uri may resolve to a private, loopback or link-local address (SSRF
+# guard off: a provider and its clients on one private network; tests).
+SIGNET_ALLOW_PRIVATE_JWKS_URI = env.bool("SIGNET_ALLOW_PRIVATE_JWKS_URI", default=False)
 
 # Descriptions as the consent page shows them, in the page's language.
 SIGNET_SCOPES = {

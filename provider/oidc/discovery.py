@@ -10,6 +10,10 @@ from provider import prepared
 
 from . import claims
 from .authorization import ACR_VALUES_SUPPORTED
+from .models import ASSERTION_ALGORITHMS
+
+# How a confidential client authenticates (client_authentication.py).
+CLIENT_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt")
 
 # Relying parties re-read it rarely; it changes only with the settings, i.e. with a deployment.
 CACHE_CONTROL = "public, max-age=300"
@@ -44,9 +48,11 @@ def provider_metadata():
         ],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "token_endpoint_auth_methods_supported": [*CLIENT_AUTH_METHODS, "none"],
+        # Exactly what client_keys.key_algorithms accepts for a client assertion (RFC 8414 2).
+        "token_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGORITHMS),
+        "revocation_endpoint_auth_methods_supported": [*CLIENT_AUTH_METHODS, "none"],
+        "introspection_endpoint_auth_methods_supported": list(CLIENT_AUTH_METHODS),
         "code_challenge_methods_supported": ["S256"],
         "prompt_values_supported": ["none", "login", "consent", "select_account"],
         "acr_values_supported": list(ACR_VALUES_SUPPORTED),

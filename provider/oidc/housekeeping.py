@@ -16,7 +16,14 @@ from django.utils import timezone
 from oauth2_provider.models import get_access_token_model, get_id_token_model, get_refresh_token_model
 
 from . import lifetimes
-from .models import AuthorizationCode, Client, DeviceAuthorization, RevokedAccessToken, TokenFamily
+from .models import (
+    AuthorizationCode,
+    Client,
+    ClientAssertionJti,
+    DeviceAuthorization,
+    RevokedAccessToken,
+    TokenFamily,
+)
 
 log = logging.getLogger("signet.housekeeping")
 
@@ -87,6 +94,8 @@ def tokens_purge(*, now=None, batch_size=None, on_batch=None):
         ("token_families", TokenFamily.objects.filter(expires_at__lte=now)),
         # An access token revoked at /revoke stays denied only until it would have expired anyway.
         ("revoked_access_tokens", RevokedAccessToken.objects.filter(expires_at__lte=now)),
+        # A client assertion's jti guards against replay only until the assertion expires.
+        ("client_assertion_jtis", ClientAssertionJti.objects.filter(expires_at__lte=now)),
         # Rows of access and ID tokens from before they were self-contained: nothing reads them.
         ("stored_access_tokens", get_access_token_model().objects.all()),
         ("stored_id_tokens", get_id_token_model().objects.all()),

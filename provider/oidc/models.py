@@ -8,6 +8,10 @@ from oauth2_provider.models import AbstractApplication, AbstractGrant
 
 DEFAULT_ALLOWED_SCOPES = "openid profile email offline_access"
 
+PRIVATE_KEY_JWT = "private_key_jwt"
+# The algorithms a client assertion may be signed with (token_endpoint_auth_signing_alg_values_supported).
+ASSERTION_ALGORITHMS = ("RS256", "PS256", "ES256", "EdDSA")
+
 USER_SHAPED_CLIENT_ID = (
     "A client id may not be a UUID: users' subject identifiers are UUIDs, and a client's own tokens "
     "carry its client id as their subject, so it could pass for that user at a resource server."
@@ -104,6 +108,36 @@ class Client(AbstractApplication):
     backchannel_logout_session_required = models.BooleanField(
         default=False, help_text="Logout tokens must carry the sign-in's sid (they always do)."
     )
+    # RFC 7591 2 / OIDC Core 9: how the client authenticates at the token, introspection and revocation
+    # endpoints. Empty: with its secret (Basic or in the body), or not at all for a public client.
+    token_endpoint_auth_method = models.CharField(
+        max_length=32,
+        blank=True,
+        default="",
+        choices=[
+            ("", "Client secret (a public client: none)"),
+            (PRIVATE_KEY_JWT, "private_key_jwt: a JWT signed with the client's key (no secret)"),
+        ],
+        help_text="private_key_jwt needs a JWKS or a JWKS URI with the client's public keys.",
+    )
+    token_endpoint_auth_signing_alg = models.CharField(
+        max_length=8,
+        blank=True,
+        default="",
+        choices=[("", "Any the key allows"), *((alg, alg) for alg in ASSERTION_ALGORITHMS)],
+        help_text="Only assertions signed with this algorithm are accepted.",
+    )
+    jwks = models.JSONField(
+        null=True,
+        blank=True,
+        help_text='The client\'s public keys as a JWK Set ({"keys": [...]}); never a private key.',
+    )
+    jwks_uri = models.URLField(
+        max_length=1024,
+        blank=True,
+        default="",
+        help_text="An https URL serving the client's JWK Set, fetched and cached (instead of a JWKS).",
+    )
 
     class Meta(AbstractApplication.Meta):
         swappable = "OAUTH2_PROVIDER_APPLICATION_MODEL"
@@ -130,8 +164,39 @@ class Client(AbstractApplication):
             errors.setdefault("client_id", []).append(USER_SHAPED_CLIENT_ID)
         if problem := backchannel_logout_uri_problem(self.backchannel_logout_uri):
             errors.setdefault("backchannel_logout_uri", []).append(problem)
+        for field, message in self.authentication_key_problems():
+            errors.setdefault(field, []).append(message)
         if errors:
             raise ValidationError(errors)
+
+    def authentication_key_problems(self):
+        """(field, message) for each way the private_key_jwt settings do not fit together; one per field."""
+        from .client_keys import jwks_problem, jwks_uri_problem
+
+        problems = []
+        if self.jwks is not None and (problem := jwks_problem(self.jwks)):
+            problems.append(("jwks", problem))
+        if self.jwks_uri and (problem := jwks_uri_problem(self.jwks_uri)):
+            problems.append(("jwks_uri", problem))
+        if self.jwks is not None and self.jwks_uri:
+            # RFC 7591 2: jwks and jwks_uri MUST NOT both be present.
+            problems.append(("jwks_uri", "Give either a JWKS or a JWKS URI, not both."))
+        if self.token_endpoint_auth_method == PRIVATE_KEY_JWT:
+            if self.client_type != self.CLIENT_CONFIDENTIAL:
+                problems.append(("client_type", "A private_key_jwt client is confidential."))
+            if self.jwks is None and not self.jwks_uri:
+                problems.append(
+                    ("jwks", "private_key_jwt needs the client's public keys: a JWKS or a JWKS URI.")
+                )
+        elif self.token_endpoint_auth_signing_alg:
+            problems.append(
+                ("token_endpoint_auth_signing_alg", "Only a private_key_jwt client signs assertions.")
+            )
+        return problems
+
+    @property
+    def authenticates_with_key(self):
+        return self.token_endpoint_auth_method == PRIVATE_KEY_JWT
 
     @property
     def jwk_key(self):
@@ -253,6 +318,26 @@ class RevokedAccessToken(models.Model):
 
     def __str__(self):
         return f"revoked access token {self.jti}"
+
+
+class ClientAssertionJti(models.Model):
+    """A client assertion's jti, kept until the assertion expires so it is never accepted twice.
+
+    RFC 7523 3 item 7 / OIDC Core 9: the unique constraint decides a race: of two requests with the
+    same assertion, exactly one INSERT succeeds.
+    """
+
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="+")
+    jti = models.CharField(max_length=255)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["client", "jti"], name="oidc_client_assertion_jti_once")
+        ]
+
+    def __str__(self):
+        return f"client assertion {self.jti}"
 
 
 class DeviceAuthorization(models.Model):

@@ -5,7 +5,7 @@ import secrets
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from .models import Client
+from .models import PRIVATE_KEY_JWT, Client
 from .scopes import default_scopes, scope_problems
 
 MIN_SECRET_LENGTH = 32
@@ -41,6 +41,10 @@ def client_create(
     id_token_lifetime=None,
     refresh_token_lifetime=None,
     identity_claims=False,
+    auth_method="",
+    jwks=None,
+    jwks_uri="",
+    signing_alg="",
 ):
     """Register a client. Returns (client, plaintext secret or None): the secret is shown once.
 
@@ -48,6 +52,7 @@ def client_create(
     `identity_claims` adds email, given_name and family_name to its access tokens when granted.
     `backchannel_logout_uri` receives logout tokens when a sign-in the client took part in ends.
     `grant="password"` is the legacy direct-login grant (RFC 9700 2.4): only such a client may use it.
+    `auth_method="private_key_jwt"` (OIDC Core 9) authenticates with `jwks` or `jwks_uri`, never a secret.
     """
     if client_type not in (Client.CLIENT_CONFIDENTIAL, Client.CLIENT_PUBLIC):
         raise ValidationError({"type": "must be confidential or public"})
@@ -57,6 +62,8 @@ def client_create(
         raise ValidationError({"grant": "client-credentials needs a confidential client"})
     if client_type == Client.CLIENT_PUBLIC and secret:
         raise ValidationError({"secret": "public clients have no secret"})
+    if auth_method == PRIVATE_KEY_JWT and secret:
+        raise ValidationError({"secret": "a private_key_jwt client has no secret"})
     if secret is not None and len(secret) < MIN_SECRET_LENGTH:
         raise ValidationError({"secret": f"must be at least {MIN_SECRET_LENGTH} characters"})
     if scopes is None:
@@ -71,7 +78,7 @@ def client_create(
         refresh_token_lifetime=refresh_token_lifetime,
     )
     plaintext = None
-    if client_type == Client.CLIENT_CONFIDENTIAL:
+    if client_type == Client.CLIENT_CONFIDENTIAL and auth_method != PRIVATE_KEY_JWT:
         plaintext = secret or generate_secret()
     client = Client(
         name=name,
@@ -90,6 +97,10 @@ def client_create(
         id_token_lifetime=id_token_lifetime,
         refresh_token_lifetime=refresh_token_lifetime,
         identity_claims_in_access_token=identity_claims,
+        token_endpoint_auth_method=auth_method,
+        token_endpoint_auth_signing_alg=signing_alg,
+        jwks=jwks,
+        jwks_uri=jwks_uri,
         allowed_scopes=" ".join(scopes),
     )
     if client_id:
@@ -119,6 +130,10 @@ UPDATABLE = {
     "id_token_lifetime": "id_token_lifetime",
     "refresh_token_lifetime": "refresh_token_lifetime",
     "identity_claims": "identity_claims_in_access_token",
+    "auth_method": "token_endpoint_auth_method",
+    "jwks": "jwks",
+    "jwks_uri": "jwks_uri",
+    "signing_alg": "token_endpoint_auth_signing_alg",
 }
 LISTS = {"redirect_uris", "post_logout_redirect_uris", "scopes", "audiences"}
 
@@ -142,6 +157,10 @@ def client_update(*, client, **changes):
         if getattr(client, field) != value:
             setattr(client, field, value)
             changed.append(field)
+    if client.authenticates_with_key and client.client_secret:
+        # OIDC Core 9: a client that authenticates with its key keeps no secret that could stand in.
+        client.client_secret, client.hash_client_secret = "", False
+        changed += ["client_secret", "hash_client_secret"]
     if changed:
         client.full_clean(exclude=["client_secret", "user"])
         client.save(update_fields=[*changed, "updated"])
@@ -164,6 +183,8 @@ def client_regenerate_secret(*, client):
     """Give a confidential client a new secret; only its hash is stored. Returns the plaintext, once."""
     if client.client_type != Client.CLIENT_CONFIDENTIAL:
         raise ValidationError({"type": "public clients have no secret"})
+    if client.authenticates_with_key:
+        raise ValidationError({"auth_method": "a private_key_jwt client has no secret"})
     plaintext = generate_secret()
     client.client_secret = plaintext
     client.hash_client_secret = True

@@ -603,3 +603,17 @@ def test_a_challenge_read_by_two_requests_at_once_answers_one(signed_in, user):
     with pytest.raises(passkeys.PasskeyError) as refused:
         passkeys._challenge_take(second, purpose=passkeys.REGISTER, user=user)
     assert refused.value.error == "challenge_expired"
+
+
+@pytest.mark.parametrize(
+    "issuer, expected",
+    [
+        ("https://id.example.com", ("id.example.com", "https://id.example.com")),
+        ("https://id.example.com:443/tenant", ("id.example.com", "https://id.example.com")),
+        ("https://ID.Example.com:8443", ("id.example.com", "https://id.example.com:8443")),
+        ("http://localhost:8000", ("localhost", "http://localhost:8000")),
+    ],
+)
+def test_the_relying_party_is_the_issuers_host_and_origin(settings, issuer, expected):
+    settings.OIDC_ISSUER = issuer
+    assert passkeys.relying_party() == expected

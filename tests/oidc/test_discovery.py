@@ -25,6 +25,8 @@ CHECKED_FIELDS = {
     "subject_types_supported",
     "id_token_signing_alg_values_supported",
     "token_endpoint_auth_methods_supported",
+    # proven in tests/oidc/test_private_key_jwt.py, like private_key_jwt in the three lists below
+    "token_endpoint_auth_signing_alg_values_supported",
     "revocation_endpoint_auth_methods_supported",
     "introspection_endpoint_auth_methods_supported",
     "code_challenge_methods_supported",
@@ -181,6 +183,7 @@ def test_token_endpoint_auth_methods(flow, public_flow, user, metadata):
     assert metadata["token_endpoint_auth_methods_supported"] == [
         "client_secret_basic",
         "client_secret_post",
+        "private_key_jwt",
         "none",
     ]
     basic = flow.exchange(flow.sign_in()["code"])
@@ -207,6 +210,7 @@ def test_revocation_auth_methods(flow, public_flow, user, metadata):
     assert metadata["revocation_endpoint_auth_methods_supported"] == [
         "client_secret_basic",
         "client_secret_post",
+        "private_key_jwt",
         "none",
     ]
     url = metadata["revocation_endpoint"]
@@ -233,6 +237,7 @@ def test_introspection_auth_methods(flow, user, metadata):
     assert metadata["introspection_endpoint_auth_methods_supported"] == [
         "client_secret_basic",
         "client_secret_post",
+        "private_key_jwt",
     ]
     url = metadata["introspection_endpoint"]
     token = flow.tokens()["access_token"]

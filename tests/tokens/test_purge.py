@@ -94,6 +94,7 @@ def test_purge_deletes_what_cannot_be_used_and_keeps_the_rest(rp_client, user):
         "revoked_refresh_tokens": 1,
         "token_families": 1,
         "revoked_access_tokens": 1,
+        "client_assertion_jtis": 0,
         "stored_access_tokens": 1,
         "stored_id_tokens": 1,
     }

@@ -1,0 +1,305 @@
+"""The public keys a private_key_jwt client signs its assertions with: its registered JWK Set, or the
+set its jwks_uri serves, fetched and cached. Imports no DOT.
+
+A jwks_uri is fetched over https only, with a timeout, a size limit and no redirects, and never from a
+private, loopback or link-local address unless SIGNET_ALLOW_PRIVATE_JWKS_URI allows it: the name is
+resolved once, every address checked, and the connection made to a checked address (so a second DNS
+answer cannot swap in another). A fetched set is kept for its Cache-Control max-age, within bounds,
+and fetched again when an assertion names a kid it lacks, at most once per REFETCH_INTERVAL.
+"""
+
+import ipaddress
+import json
+import logging
+import re
+import socket
+import ssl
+import threading
+import time
+from functools import lru_cache
+from typing import NamedTuple
+from urllib.parse import urlsplit
+
+import jwt
+import urllib3
+from django.conf import settings
+
+log = logging.getLogger("signet.client_keys")
+
+# RFC 7517 6.2.2, 6.3.2, 6.4: members that only a private (or symmetric) key has.
+PRIVATE_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "oth", "k")
+MAX_KEYS = 20
+MIN_RSA_BITS = 2048
+FETCH_TIMEOUT_SECONDS = 5
+MAX_JWKS_BYTES = 64 * 1024
+DEFAULT_CACHE_SECONDS = 300
+MIN_CACHE_SECONDS = 60
+MAX_CACHE_SECONDS = 24 * 60 * 60
+# An unknown kid refetches at most this often: made-up kids must not turn Signet against the client's server.
+REFETCH_INTERVAL = 5
+_MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)\"?\s*(?:,|$)", re.IGNORECASE)
+_NO_CACHE = re.compile(r"(?:^|,)\s*(?:no-store|no-cache)\s*(?:,|$)", re.IGNORECASE)
+
+
+class JwksUnavailable(Exception):
+    """The jwks_uri could not give a usable JWK Set (the message names why, never its content)."""
+
+
+class ClientKey(NamedTuple):
+    kid: str | None
+    jwk: str  # the public JWK as canonical JSON (hashable, for the verifier cache)
+    algorithms: tuple[str, ...]  # what this key may verify, the registered alg already applied
+
+    def verifier(self, alg):
+        """The PyJWK bound to `alg` (PyJWT refuses a token whose header names another algorithm)."""
+        return _verifier(self.jwk, alg)
+
+
+@lru_cache(maxsize=512)
+def _verifier(jwk, alg):
+    return jwt.PyJWK(json.loads(jwk), algorithm=alg)
+
+
+def key_algorithms(jwk):
+    """The assertion algorithms a public JWK can verify: never none, never an HMAC (RFC 8725 3.1)."""
+    kty, crv = jwk.get("kty"), jwk.get("crv")
+    if kty == "RSA":
+        return ("RS256", "PS256")
+    if kty == "EC" and crv == "P-256":
+        return ("ES256",)
+    if kty == "OKP" and crv == "Ed25519":
+        return ("EdDSA",)
+    return ()
+
+
+def _key_problem(jwk):
+    if not isinstance(jwk, dict):
+        return "each key must be a JSON object"
+    private = [m for m in PRIVATE_MEMBERS if m in jwk]
+    if private:
+        return f"a key holds private members ({', '.join(private)}): register public keys only"
+    if not key_algorithms(jwk):
+        return "each key must be RSA, EC P-256 or OKP Ed25519"
+    if "kid" in jwk and (not isinstance(jwk["kid"], str) or not jwk["kid"]):
+        return "a kid must be a non-empty string"
+    if jwk.get("use", "sig") != "sig":
+        return "a key's use must be sig"
+    if "alg" in jwk and jwk["alg"] not in key_algorithms(jwk):
+        return f"a key's alg must be one of {', '.join(key_algorithms(jwk))}"
+    try:
+        parsed = jwt.PyJWK(jwk, algorithm=key_algorithms(jwk)[0]).key
+    except (jwt.PyJWTError, ValueError, TypeError, KeyError):
+        # PyJWT's message repeats the key: never shown.
+        return "a key could not be read as a JWK"
+    if jwk["kty"] == "RSA" and parsed.key_size < MIN_RSA_BITS:
+        return f"an RSA key must have at least {MIN_RSA_BITS} bits"
+    return None
+
+
+def jwks_problem(jwks):
+    """Why `jwks` is not a usable JWK Set of public signing keys, or None."""
+    if not isinstance(jwks, dict) or not isinstance(jwks.get("keys"), list) or not jwks["keys"]:
+        return 'Not a JWK Set: a JSON object {"keys": [...]} with at least one key.'
+    keys = jwks["keys"]
+    if len(keys) > MAX_KEYS:
+        return f"At most {MAX_KEYS} keys."
+    for jwk in keys:
+        if problem := _key_problem(jwk):
+            return problem[0].upper() + problem[1:] + "."
+    kids = [jwk.get("kid") for jwk in keys]
+    # An assertion picks its key by kid, or names none when there is only one key.
+    if len(keys) > 1 and (None in kids or len(set(kids)) != len(kids)):
+        return "With more than one key, every key needs a kid of its own."
+    return None
+
+
+def jwks_uri_problem(uri):
+    """Why `uri` cannot be a client's jwks_uri, or None (an https URL without a fragment or credentials)."""
+    try:
+        parts = urlsplit(uri)
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError:
+        return "Not a URL."
+    if parts.scheme != "https" or not parts.hostname:
+        return "The JWKS URI must be an https URL."
+    if parts.fragment or parts.username is not None or parts.password is not None:
+        return "The JWKS URI may have neither a fragment nor credentials."
+    return None
+
+
+def parse_jwks(jwks, *, alg=""):
+    """The keys of a JWK Set already found valid, each with the algorithms it may verify (only `alg`
+    when the client registered one)."""
+    return _parse(json.dumps(jwks, sort_keys=True, separators=(",", ":")), alg)
+
+
+@lru_cache(maxsize=256)
+def _parse(canonical, alg):
+    keys = []
+    for jwk in json.loads(canonical)["keys"]:
+        public = {name: value for name, value in jwk.items() if name not in PRIVATE_MEMBERS}
+        algorithms = tuple(a for a in key_algorithms(public) if not alg or a == alg)
+        if "alg" in public:
+            algorithms = tuple(a for a in algorithms if a == public["alg"])
+        keys.append(ClientKey(public.get("kid"), json.dumps(public, sort_keys=True), algorithms))
+    return tuple(keys)
+
+
+def select_key(keys, kid):
+    """The key an assertion names by kid, or the only key when it names none; else None."""
+    if kid is not None:
+        return next((key for key in keys if key.kid == kid), None)
+    return keys[0] if len(keys) == 1 else None
+
+
+def client_key(client, kid):
+    """The key of `client` that verifies an assertion with header `kid`, or None.
+
+    Raises JwksUnavailable when the client's jwks_uri cannot be fetched.
+    """
+    alg = client.token_endpoint_auth_signing_alg
+    if client.jwks_uri:
+        key = select_key(parse_jwks(_cached_jwks(client.jwks_uri), alg=alg), kid)
+        if key is None and kid is not None and _may_refetch(client.jwks_uri):
+            # The client may have rotated its keys since the set was fetched.
+            key = select_key(parse_jwks(_cached_jwks(client.jwks_uri, refetch=True), alg=alg), kid)
+        return key
+    if client.jwks is None:
+        return None
+    return select_key(parse_jwks(client.jwks, alg=alg), kid)
+
+
+# --- jwks_uri: fetching and caching ---------------------------------------------------------------
+class _Entry(NamedTuple):
+    jwks: dict
+    fresh_until: float
+    fetched_at: float
+
+
+_lock = threading.Lock()
+_entries = {}  # uri -> _Entry
+MAX_ENTRIES = 1024
+
+
+def clock():
+    return time.monotonic()
+
+
+def clear():
+    with _lock:
+        _entries.clear()
+
+
+def _may_refetch(uri):
+    entry = _entries.get(uri)
+    return entry is None or clock() - entry.fetched_at >= REFETCH_INTERVAL
+
+
+def _cached_jwks(uri, *, refetch=False):
+    entry = _entries.get(uri)
+    now = clock()
+    if entry is not None and entry.fresh_until > now and not refetch:
+        return entry.jwks
+    jwks, lifetime = fetch_jwks(uri)
+    with _lock:
+        if len(_entries) >= MAX_ENTRIES:
+            _entries.clear()
+        _entries[uri] = _Entry(jwks, now + lifetime, now)
+    return jwks
+
+
+def cache_lifetime(cache_control):
+    """Seconds to keep a fetched set: its max-age within [MIN, MAX]_CACHE_SECONDS (no-store and
+    no-cache count as the minimum: assertions still need keys between two requests)."""
+    cache_control = cache_control or ""
+    if _NO_CACHE.search(cache_control):
+        return MIN_CACHE_SECONDS
+    match = _MAX_AGE.search(cache_control)
+    seconds = int(match.group(1)) if match else DEFAULT_CACHE_SECONDS
+    return max(MIN_CACHE_SECONDS, min(seconds, MAX_CACHE_SECONDS))
+
+
+def public_address(address):
+    """True for an address anyone on the internet could reach: not private, loopback, link-local..."""
+    ip = ipaddress.ip_address(address)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+def _addresses(host, port):
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as e:
+        raise JwksUnavailable("the JWKS URI's host does not resolve") from e
+    addresses = list(dict.fromkeys(info[4][0] for info in infos))
+    # SSRF: a client must not make Signet reach into its own network (RFC 7591 5, OWASP SSRF).
+    if not settings.SIGNET_ALLOW_PRIVATE_JWKS_URI and not all(public_address(a) for a in addresses):
+        raise JwksUnavailable("the JWKS URI resolves to a private, loopback or link-local address")
+    return addresses
+
+
+def fetch_jwks(uri):
+    """GET the JWK Set at `uri`: (jwks, seconds to cache it), or JwksUnavailable."""
+    if problem := jwks_uri_problem(uri):
+        raise JwksUnavailable(problem)
+    parts = urlsplit(uri)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    error = None
+    for address in _addresses(parts.hostname, parts.port or 443):
+        try:
+            status, cache_control, body = _get(
+                address, parts.port or 443, parts.hostname, parts.netloc, target
+            )
+            break
+        except (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError) as e:
+            error = e
+        except (urllib3.exceptions.HTTPError, OSError) as e:
+            raise JwksUnavailable(f"the JWKS URI could not be read ({type(e).__name__})") from e
+    else:
+        raise JwksUnavailable("the JWKS URI's host could not be reached") from error
+    if status != 200:
+        # Redirects are not followed: a 3xx lands here too.
+        raise JwksUnavailable(f"the JWKS URI answered {status}")
+    try:
+        jwks = json.loads(body)
+    except (ValueError, RecursionError) as e:
+        raise JwksUnavailable("the JWKS URI did not serve JSON") from e
+    if problem := jwks_problem(jwks):
+        raise JwksUnavailable(f"the JWKS URI did not serve a usable JWK Set: {problem}")
+    return jwks, cache_lifetime(cache_control)
+
+
+def _get(address, port, hostname, netloc, target):
+    """One GET to `address`, verifying the certificate for `hostname`: (status, Cache-Control, body)."""
+    pool = urllib3.HTTPSConnectionPool(
+        address,
+        port,
+        server_hostname=hostname,
+        # Created per fetch: it reads the system's trust store (and SSL_CERT_FILE) as it is now.
+        ssl_context=ssl.create_default_context(),
+        timeout=urllib3.Timeout(connect=FETCH_TIMEOUT_SECONDS, read=FETCH_TIMEOUT_SECONDS),
+        retries=False,
+        maxsize=1,
+    )
+    deadline = clock() + FETCH_TIMEOUT_SECONDS
+    try:
+        response = pool.urlopen(
+            "GET",
+            target,
+            headers={"Host": netloc, "Accept": "application/jwk-set+json, application/json"},
+            redirect=False,
+            retries=False,
+            preload_content=False,
+        )
+        body = b""
+        for chunk in response.stream(16 * 1024):
+            body += chunk
+            if len(body) > MAX_JWKS_BYTES:
+                raise JwksUnavailable(f"the JWK Set is larger than {MAX_JWKS_BYTES} bytes")
+            if clock() > deadline:
+                raise JwksUnavailable("the JWKS URI took too long to answer")
+        response.release_conn()
+        return response.status, response.headers.get("Cache-Control"), body
+    finally:
+        pool.close()
