@@ -470,3 +470,222 @@ def test_purge_forgets_the_jtis_of_expired_assertions(issuer, signers):
     report = tokens_purge(now=timezone.now() + timedelta(seconds=200))
     assert report["client_assertion_jtis"] == 1
     assert not ClientAssertionJti.objects.exists()
+
+
+# --- jwks_uri: a small local https server -------------------------------------------------------
+class JwksServer:
+    """Serves a JWK Set over https from this process, counting the requests it answers."""
+
+    def __init__(self, tmp_path):
+        import datetime
+        import ipaddress
+        import ssl
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.x509.oid import NameOID
+
+        key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+        now = datetime.datetime.now(datetime.UTC)
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(hours=1))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .add_extension(
+                x509.SubjectAlternativeName(
+                    [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+                ),
+                critical=False,
+            )
+            .sign(key, hashes.SHA256())
+        )
+        self.ca_file = tmp_path / "jwks-ca.pem"
+        self.ca_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        key_file = tmp_path / "jwks-key.pem"
+        key_file.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
+        self.jwks, self.hits = {"keys": []}, 0
+        self.status, self.cache_control, self.body = 200, "max-age=3600", None
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                server.hits += 1
+                body = server.body if server.body is not None else json.dumps(server.jwks).encode()
+                # A redirect points at a path that serves the keys: following it would succeed.
+                status = 200 if self.path == "/elsewhere" else server.status
+                self.send_response(status)
+                self.send_header("Content-Type", "application/jwk-set+json")
+                self.send_header("Cache-Control", server.cache_control)
+                if status in (301, 302):
+                    self.send_header("Location", f"https://localhost:{server.port}/elsewhere")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(str(self.ca_file), str(key_file))
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
+        self.port = self.httpd.server_address[1]
+        self.url = f"https://localhost:{self.port}/jwks.json"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class Clock:
+    """client_keys' monotonic clock, moved by hand: cache lifetimes and refetch spacing without sleeping."""
+
+    def __init__(self):
+        self.offset = 0.0
+
+    def __call__(self):
+        return time.monotonic() + self.offset
+
+
+@pytest.fixture
+def jwks_server(tmp_path, monkeypatch, settings):
+    from provider.oidc import client_keys
+
+    server = JwksServer(tmp_path)
+    # The fetch trusts the system's store; OpenSSL reads SSL_CERT_FILE when a context loads it.
+    monkeypatch.setenv("SSL_CERT_FILE", str(server.ca_file))
+    settings.SIGNET_ALLOW_PRIVATE_JWKS_URI = True  # the server is on loopback
+    clock = Clock()
+    monkeypatch.setattr(client_keys, "clock", clock)
+    server.clock = clock
+    client_keys.clear()
+    yield server
+    client_keys.clear()
+    server.close()
+
+
+def test_jwks_uri_keys_are_fetched_cached_and_refetched_once_for_a_new_kid(issuer, jwks_server):
+    first, second = Signer("RS256", "rotation-1"), Signer("ES256", "rotation-2")
+    jwks_server.jwks = {"keys": [first.jwk]}
+    client = register(jwks_uri=jwks_server.url)
+
+    assert client_credentials(issuer, first.assertion(client.client_id, issuer)).status_code == 200
+    assert client_credentials(issuer, first.assertion(client.client_id, issuer)).status_code == 200
+    assert jwks_server.hits == 1  # cached (max-age=3600)
+
+    # The client rotates: it publishes its new key and signs with it.
+    jwks_server.jwks = {"keys": [second.jwk, first.jwk]}
+    jwks_server.clock.offset += 10
+    assert client_credentials(issuer, second.assertion(client.client_id, issuer)).status_code == 200
+    assert jwks_server.hits == 2  # one refetch for the new kid
+    assert client_credentials(issuer, second.assertion(client.client_id, issuer)).status_code == 200
+    assert jwks_server.hits == 2
+
+    # Made-up kids right after a fetch do not turn into requests to the client's server.
+    for _ in range(3):
+        made_up = first.assertion(client.client_id, issuer, headers={"kid": secrets.token_hex(4)})
+        assert refused(client_credentials(issuer, made_up))
+    assert jwks_server.hits == 2
+
+
+def test_jwks_uri_cache_follows_max_age_within_bounds(issuer, jwks_server):
+    from provider.oidc import client_keys
+
+    signer = Signer("ES256", "cached")
+    jwks_server.jwks, jwks_server.cache_control = {"keys": [signer.jwk]}, "public, max-age=90"
+    client = register(jwks_uri=jwks_server.url)
+    assert client_credentials(issuer, signer.assertion(client.client_id, issuer)).status_code == 200
+    jwks_server.clock.offset += 80
+    assert client_credentials(issuer, signer.assertion(client.client_id, issuer)).status_code == 200
+    assert jwks_server.hits == 1
+    jwks_server.clock.offset += 20
+    assert client_credentials(issuer, signer.assertion(client.client_id, issuer)).status_code == 200
+    assert jwks_server.hits == 2
+
+    assert client_keys.cache_lifetime("max-age=5") == client_keys.MIN_CACHE_SECONDS
+    assert client_keys.cache_lifetime("max-age=99999999") == client_keys.MAX_CACHE_SECONDS
+    assert client_keys.cache_lifetime("no-store") == client_keys.MIN_CACHE_SECONDS
+    assert client_keys.cache_lifetime(None) == client_keys.DEFAULT_CACHE_SECONDS
+    assert client_keys.cache_lifetime("s-maxage=10, max-age=600") == 600
+
+
+@pytest.mark.parametrize(
+    ("serve", "reason"),
+    [
+        ({"status": 302}, "answered 302"),  # redirects are not followed
+        ({"status": 500}, "answered 500"),
+        ({"body": b"[" * 100 + b"]" * 100}, "did not serve a usable JWK Set"),
+        ({"body": b"not json"}, "did not serve JSON"),
+        ({"body": b" " * (70 * 1024)}, "larger than"),
+        ("private", "private members"),
+    ],
+)
+def test_a_bad_jwks_uri_answer_refuses_the_client(issuer, jwks_server, serve, reason):
+    signer = Signer("RS256", "bad-answers")
+    if serve == "private":
+        jwks_server.jwks = {"keys": [{**json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(signer.private))}]}
+    else:
+        jwks_server.jwks = {"keys": [signer.jwk]}
+        for name, value in serve.items():
+            setattr(jwks_server, name, value)
+    client = register(jwks_uri=jwks_server.url)
+    assert refused(client_credentials(issuer, signer.assertion(client.client_id, issuer)))
+    assert last_failure_reason().startswith("jwks_uri unavailable")
+    assert reason in last_failure_reason()
+
+
+def test_a_jwks_uri_on_a_private_address_is_not_fetched(issuer, jwks_server, settings):
+    settings.SIGNET_ALLOW_PRIVATE_JWKS_URI = False
+    signer = Signer("RS256", "ssrf")
+    jwks_server.jwks = {"keys": [signer.jwk]}
+    client = register(jwks_uri=jwks_server.url)
+    assert refused(client_credentials(issuer, signer.assertion(client.client_id, issuer)))
+    assert "private, loopback or link-local" in last_failure_reason()
+    assert jwks_server.hits == 0
+
+
+@pytest.mark.parametrize(
+    ("address", "public"),
+    [
+        ("93.184.215.14", True),
+        ("2606:4700::1111", True),
+        ("127.0.0.1", False),
+        ("10.1.2.3", False),
+        ("172.16.0.1", False),
+        ("192.168.1.1", False),
+        ("169.254.169.254", False),  # cloud metadata
+        ("100.64.0.1", False),  # carrier-grade NAT
+        ("0.0.0.0", False),
+        ("::1", False),
+        ("fe80::1", False),
+        ("fc00::1", False),
+        ("::ffff:127.0.0.1", False),
+        ("224.0.0.1", False),
+    ],
+)
+def test_public_addresses(address, public):
+    from provider.oidc.client_keys import public_address
+
+    assert public_address(address) is public
+
+
+def test_an_untrusted_certificate_is_refused(issuer, jwks_server, monkeypatch):
+    monkeypatch.delenv("SSL_CERT_FILE")  # the system store does not know the test's certificate
+    signer = Signer("RS256", "untrusted")
+    jwks_server.jwks = {"keys": [signer.jwk]}
+    client = register(jwks_uri=jwks_server.url)
+    assert refused(client_credentials(issuer, signer.assertion(client.client_id, issuer)))
+    assert last_failure_reason().startswith("jwks_uri unavailable")
