@@ -501,3 +501,27 @@ def test_a_password_only_user_sets_up_a_second_step_then_approves_at_acr_2(issue
     id_token = decode(issuer, tokens["id_token"], audience=tv.client_id)
     assert id_token["acr"] == "2"
     assert {"pwd", "otp", "mfa"} <= set(id_token["amr"])
+
+
+@pytest.mark.parametrize(
+    "user_code",
+    [b"%ff%fe%fd%fc%fb%fa%f9%f8", b"BCDF%00GHJK", b"%zz", b"%C0%AF" * 4, b"B" * 5000, b"\xff\xfe"],
+)
+def test_hostile_bytes_typed_on_the_device_page_are_a_wrong_code(issuer, tv, user, user_code):
+    browser, page = signed_in_at_device_page(issuer, "/device")
+    token = forms(page.text)[0]["fields"]["csrfmiddlewaretoken"]
+    cookies = "; ".join(f"{c.name}={c.value}" for c in browser.http.cookies)
+    response = raw_http.send(
+        issuer,
+        "POST",
+        b"/device",
+        headers=[
+            ("Content-Type", b"application/x-www-form-urlencoded"),
+            ("Cookie", cookies.encode()),
+            ("Referer", f"{issuer}/device".encode()),
+            ("Origin", issuer.encode()),
+        ],
+        body=b"csrfmiddlewaretoken=" + token.encode() + b"&user_code=" + user_code,
+    )
+    assert response.status_code == 400, (response.status_code, response.text[:500])
+    assert "That code is unknown or has expired" in response.text
