@@ -8,6 +8,12 @@ show where the framework's own floor sits next to the peer:
   /sign    + Basic authentication against a hashed secret + one RS256 JWT (cryptography);
   /store   + one INSERT of the token's checksum into PostgreSQL (raw cursor, autocommit).
 
+And the least a userinfo or an introspection answer can cost, for scenarios 5 and 10:
+
+  /read        a Bearer RS256 JWT from the Authorization header, verified (cryptography), and one
+               SELECT of one row by a unique key (raw cursor): the userinfo floor;
+  /introspect  + Basic authentication, the token from the form body: the introspection floor.
+
 Run by bench/run.py (scenario 0) under the same gunicorn settings as Signet; bench/servers.Floor
 creates its table.
 """
@@ -44,7 +50,8 @@ settings.configure(
 )
 django.setup()
 
-from cryptography.hazmat.primitives import hashes  # noqa: E402
+from cryptography.exceptions import InvalidSignature  # noqa: E402
+from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import padding, rsa  # noqa: E402
 from django.core.wsgi import get_wsgi_application  # noqa: E402
 from django.db import connection  # noqa: E402
@@ -56,7 +63,15 @@ CLIENT_ID = os.environ.get("FLOOR_CLIENT_ID", "floor-client")
 CLIENT_SECRET = os.environ.get("FLOOR_CLIENT_SECRET", "floor-secret")
 SALT = secrets.token_bytes(16)
 STORED = hashlib.sha256(SALT + CLIENT_SECRET.encode()).digest()
-KEY = rsa.generate_private_key(public_exponent=65537, key_size=int(os.environ.get("FLOOR_KEY_SIZE", "2048")))
+# One key for every worker when the harness hands one over (it signs the tokens /read checks).
+if os.environ.get("FLOOR_KEY_PEM"):
+    KEY = serialization.load_pem_private_key(os.environ["FLOOR_KEY_PEM"].encode(), password=None)
+else:
+    KEY = rsa.generate_private_key(
+        public_exponent=65537, key_size=int(os.environ.get("FLOOR_KEY_SIZE", "2048"))
+    )
+PUBLIC = KEY.public_key()
+ROW_CHECKSUM = "f" * 64  # the row bench/servers.Floor inserts
 ISSUER = "http://127.0.0.1"
 HEADER = base64.urlsafe_b64encode(b'{"alg":"RS256","typ":"at+jwt","kid":"floor"}').rstrip(b"=")
 
@@ -131,5 +146,55 @@ def store(request):
     return _answer(token)
 
 
-urlpatterns = [path("empty", empty), path("sign", sign), path("store", store)]
+def _verified(token):
+    """The claims of a JWT this floor's key signed, or None."""
+    try:
+        signing_input, _, signature = token.encode("ascii").rpartition(b".")
+        PUBLIC.verify(
+            base64.urlsafe_b64decode(signature + b"=" * (-len(signature) % 4)),
+            signing_input,
+            padding.PKCS1v15(),
+            hashes.SHA256(),
+        )
+        payload = signing_input.split(b".")[1]
+        return json.loads(base64.urlsafe_b64decode(payload + b"=" * (-len(payload) % 4)))
+    except (ValueError, IndexError, InvalidSignature):
+        return None
+
+
+def _row():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id, client_id, expires FROM bench_floor_token WHERE checksum = %s", [ROW_CHECKSUM]
+        )
+        return cursor.fetchone()
+
+
+def read(request):
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    claims = _verified(token) if scheme == "Bearer" else None
+    if claims is None:
+        return _json({"error": "invalid_token"}, 401)
+    row = _row()
+    return _json({"sub": claims["sub"], "row": row[0], "client_id": row[1]})
+
+
+@csrf_exempt
+def introspect(request):
+    if not _authenticated(request):
+        return _json({"error": "invalid_client"}, 401)
+    claims = _verified(request.POST.get("token", ""))
+    if claims is None:
+        return _json({"active": False})
+    row = _row()
+    return _json({"active": True, "sub": claims["sub"], "scope": claims["scope"], "row": row[0]})
+
+
+urlpatterns = [
+    path("empty", empty),
+    path("sign", sign),
+    path("store", store),
+    path("read", read),
+    path("introspect", introspect),
+]
 application = get_wsgi_application()

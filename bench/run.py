@@ -35,6 +35,8 @@ TITLES = {
     "0a": "floor: a constant JSON answer (Django's request handling only)",
     "0b": "floor: + Basic authentication and one RS256 JWT",
     "0c": "floor: + one INSERT of the token's checksum (raw cursor)",
+    "0d": "userinfo floor: a Bearer RS256 JWT verified + one SELECT by a unique key (raw cursor)",
+    "0e": "introspection floor: 0d with Basic authentication and the token in the form body",
     "1": "client credentials, client_secret_basic, JWT access token",
     "2": "authorization-code exchange (ID token + JWT access token + refresh token)",
     "3": "refresh grant with rotation",
@@ -285,9 +287,13 @@ class FloorEndpoint:
         return 0.0
 
     def request(self):
+        if self.path_ == "/read":
+            return {"path": self.path_, "headers": {"Authorization": f"Bearer {self.floor.bearer_token()}"}}
         if self.method == "GET":
             return {"path": self.path_}
         creds = {"client_id": self.floor.client_id, "client_secret": self.floor.client_secret}
+        if self.path_ == "/introspect":
+            return token_request(self, creds, f"token={self.floor.bearer_token()}", path=self.path_)
         return token_request(self, creds, "grant_type=client_credentials", path=self.path_)
 
 
@@ -388,11 +394,44 @@ def _get_path(server, endpoint):
 
 
 def scenario_5(run):
-    return {"5": run.alternate("5", run.servers, userinfo_preparer(run))}
+    return {"5": _with_floor(run, "5", userinfo_preparer(run), "0d", "/read", "GET")}
 
 
 def scenario_10(run):
-    return {"10": run.alternate("10", run.servers, introspection_preparer(run))}
+    return {"10": _with_floor(run, "10", introspection_preparer(run), "0e", "/introspect", "POST")}
+
+
+def _with_floor(run, key, preparer, floor_name, floor_path, method):
+    """Alternate Signet and the peer with, in the same rounds, the floor of the same answer
+    (bench/floor_app.py): the least Django under this gunicorn spends on it, one query included."""
+    floor = Floor(signet=run.signet, key_size=run.signet.key_size())
+    endpoint = FloorEndpoint(floor, floor_name, floor_path, method)
+    run.servers_extra.append(floor)
+    try:
+        floor.start()
+        participants = [*run.servers, endpoint]
+    except Exception as e:
+        run.log(f"  {key}: the floor did not start, comparing with the peer only: {e!r}")
+        participants = run.servers
+
+    def prepare(server, seconds):
+        return server.request() if server is endpoint else preparer(server, seconds)
+
+    try:
+        result = run.alternate(key, participants, prepare)
+    finally:
+        floor.stop()
+        run.servers_extra.remove(floor)
+    if floor_name in result["rounds"]:
+        rounds = result["rounds"]
+        result["floor"] = floor_name
+        result["ratio_floor"] = stats.summary(
+            stats.ratios([r["cpu_ms"] for r in rounds["signet"]], [r["cpu_ms"] for r in rounds[floor_name]])
+        )
+        result["floor_ratio_peer"] = stats.summary(
+            stats.ratios([r["cpu_ms"] for r in rounds[floor_name]], [r["cpu_ms"] for r in rounds["peer"]])
+        )
+    return result
 
 
 def scenario_6(run):
@@ -765,6 +804,13 @@ def report(results, machine, config):
             notes.append(
                 f"floor 0a in the same rounds: {stats.fmt(r['servers']['0a']['cpu_ms'])} ms, "
                 f"Signet/0a {stats.fmt(r.get('ratio_floor'))}×"
+            )
+        floor = r.get("floor")
+        if floor and floor in r["servers"]:
+            notes.append(
+                f"floor {floor} ({TITLES[floor]}) in the same rounds: "
+                f"{stats.fmt(r['servers'][floor]['cpu_ms'])} ms, {stats.fmt(r.get('floor_ratio_peer'))}× "
+                f"the peer; Signet/{floor} {stats.fmt(r.get('ratio_floor'))}×"
             )
         errors = {n: v["errors"] for n, v in r["servers"].items() if v["errors"]}
         if errors:

@@ -483,12 +483,21 @@ class Floor(Server):
         self.url = f"http://127.0.0.1:{self.port}"
         self.client_id = "floor-client"
         self.client_secret = secrets.token_urlsafe(32)
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        # Shared by the floor's workers and by bearer_token(), which signs what /read verifies.
+        self.key = rsa.generate_private_key(public_exponent=65537, key_size=key_size)
+        pem = self.key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
         self.env = {
             **os.environ,
             "FLOOR_DBNAME": self.dbname,
             "FLOOR_CLIENT_ID": self.client_id,
             "FLOOR_CLIENT_SECRET": self.client_secret,
             "FLOOR_KEY_SIZE": str(key_size),
+            "FLOOR_KEY_PEM": pem.decode("ascii"),
         }
         self.env.pop("DJANGO_SETTINGS_MODULE", None)
 
@@ -508,6 +517,10 @@ class Floor(Server):
                 "-c",
                 "CREATE TABLE IF NOT EXISTS bench_floor_token (id bigserial PRIMARY KEY, checksum char(64)"
                 " UNIQUE NOT NULL, client_id varchar(100) NOT NULL, expires timestamptz NOT NULL)",
+                "-c",
+                # The row /read and /introspect select.
+                "INSERT INTO bench_floor_token (checksum, client_id, expires) VALUES "
+                f"(repeat('f', 64), '{self.client_id}', now() + interval '1 day') ON CONFLICT DO NOTHING",
             ],
             check=True,
             capture_output=True,
@@ -517,6 +530,26 @@ class Floor(Server):
         wait_http(self.url + "/empty", proc=self.proc, log=self.log_path)
         for _ in range(self.workers * 4):
             requests.get(self.url + "/empty", timeout=10)
+
+    def bearer_token(self):
+        """An RS256 JWT shaped like an access token, signed with the key the floor verifies with."""
+        import base64
+        import json
+        import time
+
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import padding
+
+        def b64(data):
+            return base64.urlsafe_b64encode(data).rstrip(b"=")
+
+        now = int(time.time())
+        claims = {"iss": "http://127.0.0.1", "sub": "floor-user", "aud": self.client_id}
+        claims.update({"client_id": self.client_id, "iat": now, "exp": now + 3600, "scope": "openid"})
+        header = b64(b'{"alg":"RS256","typ":"at+jwt","kid":"floor"}')
+        signing_input = header + b"." + b64(json.dumps(claims, separators=(",", ":")).encode())
+        signature = self.key.sign(signing_input, padding.PKCS1v15(), hashes.SHA256())
+        return (signing_input + b"." + b64(signature)).decode("ascii")
 
     def worker_pids(self):
         return [p for p in procstat.tree(self.pid) if p != self.pid]
