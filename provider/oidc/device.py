@@ -16,6 +16,7 @@ from django.utils import timezone
 from provider.audit import audit
 
 from . import refresh
+from .consent import consent_record
 from .models import DeviceAuthorization
 
 # RFC 8628 6.1: case-insensitive, no vowels (no words), nothing that reads as a digit; 20^8 ≈ 2^34.5.
@@ -98,10 +99,12 @@ def device_authorization_pending(user_code, *, now=None):
     )
 
 
+@transaction.atomic
 def device_authorization_decide(*, row, user, approve, auth_time=None, sid="", acr="", amr=(), now=None):
     """Record the user's answer to a pending request; False when it was no longer pending or had expired.
 
-    One conditional UPDATE: of two answers sent at once (two tabs), the first counts.
+    One conditional UPDATE: of two answers sent at once (two tabs), the first counts. An approval is
+    remembered as consent, so the device is listed among the user's allowed apps and can be revoked there.
     """
     now = now or clock()
     changes = {
@@ -113,6 +116,8 @@ def device_authorization_decide(*, row, user, approve, auth_time=None, sid="", a
     decided = DeviceAuthorization.objects.filter(
         pk=row.pk, status=DeviceAuthorization.PENDING, expires_at__gt=now
     ).update(**changes)
+    if decided and approve:
+        consent_record(user=user, client=row.client, scopes=row.scope_list)
     if decided:
         event = "device.approved" if approve else "device.denied"
         audit(event, actor=user.pk, client_id=row.client.client_id, scope=row.scope)

@@ -525,3 +525,26 @@ def test_hostile_bytes_typed_on_the_device_page_are_a_wrong_code(issuer, tv, use
     )
     assert response.status_code == 400, (response.status_code, response.text[:500])
     assert "That code is unknown or has expired" in response.text
+
+
+# --- the approval is consent -------------------------------------------------------------------
+def test_an_approved_device_is_listed_among_allowed_apps_and_revoking_it_ends_its_tokens(issuer, tv, user):
+    body = started(issuer, tv, scope="openid offline_access")
+    browser, page = signed_in_at_device_page(issuer, body["verification_uri_complete"])
+    answer(browser, page, "approve")
+    tokens = poll(issuer, tv, body["device_code"]).json()
+    consents = browser.get("/accounts/consents/")
+    assert "Living-room TV" in consents.text
+    browser.submit(consents, {"client_id": tv.client_id})
+    assert "Living-room TV" not in browser.get("/accounts/consents/").text
+    refused = refresh(issuer, tv, None, tokens["refresh_token"], client_id=tv.client_id)
+    assert error_of(refused) == "invalid_grant"
+
+
+def test_consent_revoked_between_approval_and_poll_gives_nothing(issuer, tv, user):
+    from provider.oidc.consent import consent_revoke
+
+    body = started(issuer, tv)
+    device.device_authorization_decide(row=DeviceAuthorization.objects.get(), user=user, approve=True)
+    consent_revoke(user=user, client=tv)
+    assert error_of(poll(issuer, tv, body["device_code"])) == "access_denied"

@@ -7,7 +7,7 @@ a device that polls faster than its interval is told slow_down and its interval 
 
 from .. import device, issuance, refresh
 from ..client_authentication import plausible_identifier
-from ..consent import scopes_still_granted
+from ..consent import consent_covers, scopes_still_granted
 from ..errors import OAuthError, invalid_grant, invalid_request
 from ..models import Client, DeviceAuthorization
 from .rules import narrowed_resources
@@ -33,6 +33,7 @@ def issue(ctx):
     user = row.user
     if user is None or not user.is_active:
         raise invalid_grant("The user's account is disabled.")
+    check_consent_not_revoked(row, user, ctx.client)
     device.device_authorization_use(row)
     ctx.user = user
     ctx.scopes = scopes_still_granted(client=ctx.client, granted=row.scope_list)
@@ -68,6 +69,13 @@ def check_not_denied(row):
     # RFC 8628 3.5: access_denied when the user refused.
     if row.status == DeviceAuthorization.DENIED:
         raise OAuthError("access_denied", "The user denied the request.")
+
+
+def check_consent_not_revoked(row, user, client):
+    # The approval is the user's consent (device.device_authorization_decide records it): revoked on
+    # the account page before the device polled, it gives nothing.
+    if not consent_covers(user=user, client=client, scopes=row.scope_list):
+        raise OAuthError("access_denied", "The user revoked this device's access.")
 
 
 def check_approved(row, now):
