@@ -689,3 +689,75 @@ def test_an_untrusted_certificate_is_refused(issuer, jwks_server, monkeypatch):
     client = register(jwks_uri=jwks_server.url)
     assert refused(client_credentials(issuer, signer.assertion(client.client_id, issuer)))
     assert last_failure_reason().startswith("jwks_uri unavailable")
+
+
+# --- the clients command ------------------------------------------------------------------------
+def clients(*args):
+    import io
+
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    call_command("clients", *args, "--json", stdout=out)
+    return json.loads(out.getvalue())
+
+
+def test_clients_create_and_update_with_keys(issuer, signers, tmp_path):
+    from django.core.management import CommandError
+
+    from provider.oidc.models import Client
+
+    jwks_file = tmp_path / "jwks.json"
+    jwks_file.write_text(json.dumps({"keys": [signers["ES256"].jwk]}))
+    row = clients(
+        "create",
+        "--name",
+        "Batch job",
+        "--type",
+        "confidential",
+        "--grant",
+        "client-credentials",
+        "--auth-method",
+        "private-key-jwt",
+        "--jwks-file",
+        str(jwks_file),
+    )
+    assert "client_secret" not in row  # nothing to print: the client has no secret
+    assert row["auth_method"] == "private_key_jwt" and row["jwks_kids"] == ["es256-key"]
+    client = Client.objects.get(client_id=row["client_id"])
+    assert client.client_secret == ""
+    signer = signers["ES256"]
+    assert client_credentials(issuer, signer.assertion(client.client_id, issuer)).status_code == 200
+
+    # Rotate to a jwks_uri: the inline keys go, the new URL is validated.
+    changed = clients("update", client.client_id, "--jwks-uri", "https://keys.example.com/jwks.json")
+    assert set(changed["changed"]) == {"jwks", "jwks_uri"}
+    client.refresh_from_db()
+    assert client.jwks is None and client.jwks_uri == "https://keys.example.com/jwks.json"
+    with pytest.raises(CommandError, match="https"):
+        clients("update", client.client_id, "--jwks-uri", "http://keys.example.com/jwks.json")
+
+    private = tmp_path / "private.json"
+    private.write_text(
+        json.dumps({"keys": [jwt.algorithms.ECAlgorithm.to_jwk(signer.private, as_dict=True)]})
+    )
+    with pytest.raises(CommandError, match="private members") as error:
+        clients("update", client.client_id, "--jwks-file", str(private))
+    assert json.loads(private.read_text())["keys"][0]["d"] not in str(error.value)
+    with pytest.raises(CommandError, match="cannot read"):
+        clients("update", client.client_id, "--jwks-file", str(tmp_path / "missing.json"))
+
+
+def test_clients_update_switches_a_secret_client_to_keys_and_forgets_its_secret(issuer, signers, tmp_path):
+    from provider.oidc.models import Client
+
+    client, secret = secret_client()
+    jwks_file = tmp_path / "jwks.json"
+    jwks_file.write_text(json.dumps({"keys": [signers["RS256"].jwk]}))
+    row = clients(
+        "update", client.client_id, "--auth-method", "private-key-jwt", "--jwks-file", str(jwks_file)
+    )
+    assert "client_secret" in row["changed"]
+    assert Client.objects.get(pk=client.pk).client_secret == ""
+    assert refused(client_credentials_with_secret(issuer, client.client_id, secret))
+    assert client_credentials(issuer, signers["RS256"].assertion(client.client_id, issuer)).status_code == 200

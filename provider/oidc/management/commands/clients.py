@@ -1,8 +1,10 @@
+import json
+
 from django.core.exceptions import ValidationError
 
 from provider.cli import OperatorCommand
 
-from ...models import Client
+from ...models import ASSERTION_ALGORITHMS, PRIVATE_KEY_JWT, Client
 from ...services import (
     GRANTS,
     client_create,
@@ -30,8 +32,67 @@ def _row(client):
         "require_mfa": client.require_mfa,
         "backchannel_logout_uri": client.backchannel_logout_uri,
         "backchannel_logout_session_required": client.backchannel_logout_session_required,
+        "auth_method": client.token_endpoint_auth_method
+        or ("none" if client.client_type == Client.CLIENT_PUBLIC else "client_secret"),
+        "signing_alg": client.token_endpoint_auth_signing_alg or None,
+        "jwks_uri": client.jwks_uri,
+        "jwks_kids": [key.get("kid") for key in (client.jwks or {}).get("keys", [])],
         "active": client.is_active,
     }
+
+
+# --auth-method: a secret (or none, for a public client), or a key (OIDC Core 9, RFC 7523).
+AUTH_METHODS = {"client-secret": "", "private-key-jwt": PRIVATE_KEY_JWT}
+MAX_JWKS_FILE_BYTES = 1024 * 1024
+
+
+def _add_key_options(parser):
+    parser.add_argument(
+        "--auth-method",
+        choices=list(AUTH_METHODS),
+        help="how the client authenticates at /token: its secret, or a JWT signed with its key",
+    )
+    parser.add_argument("--jwks-file", metavar="PATH", help="the client's public keys, a JWK Set in a file")
+    parser.add_argument("--jwks-uri", metavar="URL", help="or an https URL serving the client's JWK Set")
+    parser.add_argument(
+        "--signing-alg",
+        choices=[*ASSERTION_ALGORITHMS, "any"],
+        help="accept only assertions signed with this algorithm (any: whatever the key allows)",
+    )
+
+
+def _read_jwks(path):
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(MAX_JWKS_FILE_BYTES + 1)
+    except OSError as e:
+        raise ValidationError({"jwks": f"cannot read {path}: {e.strerror}"}) from None
+    if len(raw) > MAX_JWKS_FILE_BYTES:
+        raise ValidationError({"jwks": f"{path} is larger than {MAX_JWKS_FILE_BYTES} bytes"})
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        raise ValidationError({"jwks": f"{path} is not JSON"}) from None
+
+
+def _key_settings(o, *, updating=False):
+    """client_create / client_update keywords from the key options given (a JWKS replaces a JWKS URI)."""
+    found = {}
+    if o["jwks_file"] is not None and o["jwks_uri"] is not None:
+        raise ValidationError({"jwks_uri": "give either --jwks-file or --jwks-uri"})
+    if o["auth_method"] is not None:
+        found["auth_method"] = AUTH_METHODS[o["auth_method"]]
+    if o["jwks_file"] is not None:
+        found["jwks"] = _read_jwks(o["jwks_file"])
+        if updating:
+            found["jwks_uri"] = ""
+    if o["jwks_uri"] is not None:
+        found["jwks_uri"] = o["jwks_uri"]
+        if updating:
+            found["jwks"] = None
+    if o["signing_alg"] is not None:
+        found["signing_alg"] = "" if o["signing_alg"] == "any" else o["signing_alg"]
+    return found
 
 
 def _lifetime(value):
@@ -118,6 +179,7 @@ class Command(OperatorCommand):
             action="store_true",
             help="add email, given_name, family_name to access tokens when those scopes are granted",
         )
+        _add_key_options(create)
         subparsers.add_parser("list", help="list clients (secrets are never shown)")
         show = subparsers.add_parser("show", help="one client's settings (never its secret)")
         show.add_argument("client_id")
@@ -187,6 +249,7 @@ class Command(OperatorCommand):
             action="store_false",
             dest="backchannel_logout_session_required",
         )
+        _add_key_options(update)
         for name in ("access-token", "id-token", "refresh-token"):
             update.add_argument(
                 f"--{name}-lifetime", metavar="SECONDS", help="seconds, or 'default' for the setting"
@@ -219,6 +282,7 @@ class Command(OperatorCommand):
                 id_token_lifetime=o["id_token_lifetime"],
                 refresh_token_lifetime=o["refresh_token_lifetime"],
                 identity_claims=o["identity_claims"],
+                **_key_settings(o),
             )
         except ValidationError as e:
             self.fail(_validation_message(e))
@@ -273,6 +337,7 @@ class Command(OperatorCommand):
             for name in ("access_token_lifetime", "id_token_lifetime", "refresh_token_lifetime"):
                 if o[name] is not None:
                     changes[name] = _lifetime(o[name])
+            changes.update(_key_settings(o, updating=True))
             changed = client_update(client=client, **changes)
             # The MFA policy (accounts/mfa_policy.py) is not one of client_update's settings.
             if o["require_mfa"] is not None and client.require_mfa != o["require_mfa"]:
