@@ -158,6 +158,8 @@ WSGI_APPLICATION = "provider.wsgi.application"
 # --- Branding ------------------------------------------------------------------------------
 # The name, logo and colour every page, email and the admin header show (provider/branding.py).
 SIGNET_SITE_NAME = env.str("SIGNET_SITE_NAME", default="Signet").strip()
+# How users reach the operator (an email address or a URL), shown where Signet refuses them access.
+SIGNET_OPERATOR_CONTACT = env.str("SIGNET_OPERATOR_CONTACT", default="").strip()
 SIGNET_PRIMARY_COLOR = env.str("SIGNET_PRIMARY_COLOR", default="#1f4fc7").strip()
 if not re.fullmatch(r"#(?:[0-9a-fA-F]{3}){1,2}", SIGNET_PRIMARY_COLOR):
     raise ImproperlyConfigured(
@@ -482,6 +484,7 @@ SIGNET_SCOPES = {
     "profile": gettext_lazy("See your name and profile"),
     "email": gettext_lazy("See your email address"),
     "offline_access": gettext_lazy("Stay signed in to this app when you are not using it"),
+    "groups": gettext_lazy("See which groups you belong to"),
 }
 
 # DOT serves /authorize and RP-initiated logout, and is the data model and admin of clients and

@@ -49,6 +49,8 @@ RESOURCE_VERIFIED_TOKENS = env.int("RESOURCE_VERIFIED_TOKENS", default=4096)
 # Scopes the sample endpoints demand.
 RESOURCE_READ_SCOPE = env.str("RESOURCE_READ_SCOPE", default="profile")
 RESOURCE_WRITE_SCOPE = env.str("RESOURCE_WRITE_SCOPE", default="notes:write")
+# The group whose members alone may call /admin-only/ (the access token's `groups` claim).
+RESOURCE_REQUIRED_GROUP = env.str("RESOURCE_REQUIRED_GROUP", default="admins")
 
 # --- JWKS cache ---------------------------------------------------------------------------
 # The provider's Cache-Control max-age, clamped to [floor, ceiling].

@@ -9,6 +9,7 @@ urlpatterns = [
     path("hello/", views.HelloView.as_view(), name="hello"),
     path("me/", views.MeView.as_view(), name="me"),
     path("notes/", views.NoteCreateView.as_view(), name="notes"),
+    path("admin-only/", views.AdminOnlyView.as_view(), name="admin-only"),
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),
     path("healthz", views.healthz, name="healthz"),
     # The sample browser login (a relying party of the same provider)

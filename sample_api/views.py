@@ -9,7 +9,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .permissions import HasScope
+from .permissions import HasGroup, HasScope
 
 _ERROR = OpenApiResponse(description="RFC 6750 error; see the WWW-Authenticate header")
 
@@ -66,6 +66,42 @@ class MeView(APIView):
     )
     def get(self, request):
         return Response(request.auth)
+
+
+class AdminOnlyView(APIView):
+    """A user of one group only (default `admins`): the provider's `groups` claim decides, offline.
+
+    The client that obtained the token must have the groups scope granted and be set to put groups
+    in its access tokens (clients update ID --groups-in-access-token).
+    """
+
+    permission_classes = [IsUser, HasGroup]
+
+    def get_required_group(self):
+        return settings.RESOURCE_REQUIRED_GROUP
+
+    @extend_schema(
+        summary="For members of one group",
+        description="Needs a user's token whose `groups` claim names RESOURCE_REQUIRED_GROUP "
+        "(default `admins`); anything else is refused with 403.",
+        responses={
+            200: inline_serializer(
+                "AdminOnly",
+                {
+                    "message": serializers.CharField(),
+                    "sub": serializers.CharField(),
+                    "group": serializers.CharField(),
+                },
+            ),
+            401: _ERROR,
+            403: _ERROR,
+        },
+    )
+    def get(self, request):
+        group = settings.RESOURCE_REQUIRED_GROUP
+        return Response(
+            {"message": f"Hello, member of {group}!", "sub": request.user.username, "group": group}
+        )
 
 
 class NoteSerializer(serializers.Serializer):

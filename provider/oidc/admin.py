@@ -8,8 +8,13 @@ Access and ID tokens are not stored; refresh tokens are shown through the grant 
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import FilteredSelectMultiple
+from django.contrib.auth import admin as auth_admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import URLValidator
+from django.db.models import Count
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -26,6 +31,7 @@ from oauth2_provider.models import (
 
 from provider.audit import audit
 
+from .client_keys import jwks_problem
 from .models import Client, Consent, TokenFamily
 from .refresh import family_revoke
 from .scopes import default_scopes, scope_problems
@@ -66,12 +72,21 @@ class ClientForm(forms.ModelForm):
             "id_token_lifetime",
             "refresh_token_lifetime",
             "identity_claims_in_access_token",
+            # private_key_jwt (OIDC Core 9): how it authenticates, and its public keys
+            "token_endpoint_auth_method",
+            "token_endpoint_auth_signing_alg",
+            "jwks",
+            "jwks_uri",
+            "groups_in_access_token",
+            "allowed_groups",  # only their members may use it (access_policy.py); none: everyone
         )
         widgets = {
             "redirect_uris": forms.Textarea(attrs={"rows": 3}),
             "post_logout_redirect_uris": forms.Textarea(attrs={"rows": 2}),
             "allowed_scopes": forms.TextInput(attrs={"size": 60}),
             "audiences": forms.Textarea(attrs={"rows": 2}),
+            "jwks": forms.Textarea(attrs={"rows": 6, "cols": 80}),
+            "jwks_uri": forms.URLInput(attrs={"size": 60}),
         }
 
     def __init__(self, *args, **kwargs):
@@ -128,6 +143,23 @@ class ClientForm(forms.ModelForm):
                 raise ValidationError(f"{audience} is not an absolute URL.") from e
         return " ".join(audiences)
 
+    def full_clean(self):
+        super().full_clean()
+        # The model's checks see a field the form refused as empty ("needs keys"): the form's error,
+        # which names the real problem, is the one shown.
+        for field in ("jwks", "jwks_uri"):
+            if self.is_bound and field in self.errors:
+                del self.errors[field][1:]
+
+    def clean_jwks(self):
+        jwks = self.cleaned_data["jwks"]
+        if jwks is not None and (problem := jwks_problem(jwks)) and "private members" in problem:
+            # A private key must not be shown again: the field comes back empty.
+            self.data = self.data.copy()
+            self.data["jwks"] = ""
+            raise ValidationError(problem)
+        return jwks
+
     def clean_redirect_uris(self):
         return _space_separated(self.cleaned_data["redirect_uris"])
 
@@ -159,6 +191,7 @@ class ClientAdmin(admin.ModelAdmin):
     ordering = ("name",)
     actions = ("disable_clients", "enable_clients")
     radio_fields = {"client_type": admin.HORIZONTAL, "authorization_grant_type": admin.VERTICAL}
+    filter_horizontal = ("allowed_groups",)
     # DOT's Application.get_absolute_url names its own client-management pages, which Signet does
     # not serve: the admin's "View on site" link would answer 500. A client has no page on the site.
     view_on_site = False
@@ -168,7 +201,10 @@ class ClientAdmin(admin.ModelAdmin):
         return ("client_id", "created", "updated") if obj is not None else ()
 
     def save_model(self, request, obj, form, change):
-        if not change and obj.client_type == Client.CLIENT_CONFIDENTIAL:
+        if obj.authenticates_with_key:
+            # OIDC Core 9: it authenticates with its key; no secret is made, and an old one goes.
+            obj.client_secret, obj.hash_client_secret = "", False
+        elif not change and obj.client_type == Client.CLIENT_CONFIDENTIAL:
             request.signet_new_secret = generate_secret()
             obj.client_secret = request.signet_new_secret
             obj.hash_client_secret = True
@@ -231,8 +267,13 @@ class ClientAdmin(admin.ModelAdmin):
         client = get_object_or_404(Client, pk=object_id)
         if not self.has_change_permission(request, client):
             raise PermissionDenied
-        if client.client_type != Client.CLIENT_CONFIDENTIAL:
-            self.message_user(request, "Public clients have no secret.", messages.ERROR)
+        if client.client_type != Client.CLIENT_CONFIDENTIAL or client.authenticates_with_key:
+            text = (
+                "Public clients have no secret."
+                if not client.authenticates_with_key
+                else ("A private_key_jwt client authenticates with its key and has no secret.")
+            )
+            self.message_user(request, text, messages.ERROR)
             return HttpResponseRedirect(reverse("admin:oidc_client_change", args=[client.pk]))
         secret = client_regenerate_secret(client=client)
         audit("client.secret_regenerated", actor=request.user, client_id=client.client_id)
@@ -380,7 +421,79 @@ class ConsentAdmin(admin.ModelAdmin):
         )
 
 
+class GroupForm(forms.ModelForm):
+    """A group with its members, chosen on the group's own page as well as on each user's."""
+
+    members = forms.ModelMultipleChoiceField(
+        queryset=get_user_model().objects.order_by("email"),
+        required=False,
+        widget=FilteredSelectMultiple("members", is_stacked=False),
+        help_text="Their ID tokens and userinfo name this group in the groups claim.",
+    )
+
+    class Meta:
+        model = Group
+        fields = ("name", "members", "permissions")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            self.initial["members"] = list(self.instance.user_set.values_list("pk", flat=True))
+
+
+class GroupAdmin(auth_admin.GroupAdmin):
+    """Django's group admin, with members, the clients restricted to it, and every change audited."""
+
+    form = GroupForm
+    list_display = ("name", "member_count", "restricted_clients")
+    readonly_fields = ("restricted_clients",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(signet_members=Count("user", distinct=True))
+
+    @admin.display(description="members", ordering="signet_members")
+    def member_count(self, obj):
+        return obj.signet_members
+
+    @admin.display(description="clients only its members may use")
+    def restricted_clients(self, obj):
+        return ", ".join(obj.clients.order_by("name").values_list("name", flat=True)) or "-"
+
+    def has_delete_permission(self, request, obj=None):
+        # Deleting the only allowed group of a client would open that client to every user.
+        if obj is not None and obj.clients.exists():
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        group = form.instance
+        before = set(form.initial.get("members", []))
+        after = {user.pk for user in form.cleaned_data["members"]}
+        group.user_set.set(after)
+        for event, pks in (("group.member_added", after - before), ("group.member_removed", before - after)):
+            for user in get_user_model().objects.filter(pk__in=pks):
+                audit(event, actor=request.user, group=group.name, user=str(user.pk), email=user.email)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not change:
+            audit("group.created", actor=request.user, group=obj.name)
+        elif fields := [name for name in form.changed_data if name != "members"]:  # members: save_related
+            audit("group.updated", actor=request.user, group=obj.name, fields=fields)
+
+    def delete_model(self, request, obj):
+        audit("group.deleted", actor=request.user, group=obj.name)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for group in queryset:
+            audit("group.deleted", actor=request.user, group=group.name)
+        super().delete_queryset(request, queryset)
+
+
 _replace(Client, ClientAdmin)
+_replace(Group, GroupAdmin)
 _replace(get_grant_model(), AuthorizationCodeAdmin)
 admin.site.register(TokenFamily, GrantAdmin)
 admin.site.register(Consent, ConsentAdmin)

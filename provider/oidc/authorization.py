@@ -19,6 +19,7 @@ from accounts.sessions import session_auth_time, session_sid
 from keys import jwt
 from provider import untrusted_json
 
+from . import access_policy
 from . import claims as claim_rules
 from .consent import consent_covers
 
@@ -379,6 +380,9 @@ class AuthorizationRules:
         # OIDC Core 3.1.2.1: a hint naming someone else is login_required when no UI may be shown.
         if not self._hint_names_session_user(request, session):
             return False
+        # Outside the client's allowed groups: no page may say so, the relying party hears it.
+        if not access_policy.user_may_use(request.client, session.user):
+            raise errors.AccessDeniedError(request=request, description=access_policy.NOT_ALLOWED)
         # A second step the policy or an essential acr asks for is a page: interaction_required.
         step = authentication_step(
             user=session.user,

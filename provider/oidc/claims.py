@@ -4,13 +4,21 @@
 SCOPE_CLAIMS = {
     "profile": ("name", "given_name", "family_name", "updated_at"),
     "email": ("email", "email_verified"),
+    # Not a standard claim: the names of the user's groups (auth.Group), for access decisions at
+    # relying parties and resource servers.
+    "groups": ("groups",),
 }
 CLAIM_SCOPE = {claim: scope for scope, claims in SCOPE_CLAIMS.items() for claim in claims}
 SUPPORTED_CLAIMS = ["sub", *CLAIM_SCOPE]
 
 
+def user_groups(user):
+    """The `groups` claim: the names of the user's groups, sorted (one query)."""
+    return sorted(user.groups.values_list("name", flat=True))
+
+
 def user_claims(user):
-    """Every standard claim Signet holds for a user."""
+    """Every standard claim Signet holds for a user (not `groups`: that one costs a query)."""
     return {
         "sub": str(user.pk),
         "name": user.full_name or None,
@@ -73,11 +81,13 @@ def claims_for(user, scopes, *, claims_request=None, target="userinfo", allowed_
     narrow to what the client is still allowed and the user approved (consent.named_claim_scopes).
     Claims Signet does not hold are left out.
     """
-    available = user_claims(user)
     names = {"sub"}
     for scope in scopes:
         names.update(SCOPE_CLAIMS.get(scope, ()))
     for name in requested_claim_names(claims_request, target):
         if CLAIM_SCOPE.get(name) in allowed_scopes:
             names.add(name)
+    available = user_claims(user)
+    if "groups" in names:
+        available["groups"] = user_groups(user)
     return {name: available[name] for name in names if available.get(name) is not None}

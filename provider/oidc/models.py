@@ -91,6 +91,16 @@ class Client(AbstractApplication):
         default=False,
         help_text="Add email, given_name and family_name to access tokens when those scopes were granted.",
     )
+    groups_in_access_token = models.BooleanField(
+        default=False,
+        help_text="Add the user's groups to access tokens when the groups scope was granted.",
+    )
+    allowed_groups = models.ManyToManyField(
+        "auth.Group",
+        blank=True,
+        related_name="clients",
+        help_text="Only members of these groups may use this client; none: every user may.",
+    )
     is_active = models.BooleanField(
         default=True, help_text="A disabled client can neither sign in nor get tokens."
     )

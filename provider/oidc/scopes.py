@@ -19,7 +19,7 @@ class ClientScopes(BaseScopes):
 
 
 # Scopes about a user: a client acting on its own behalf (client credentials) has no user to speak of.
-USER_SCOPES = frozenset({"openid", "profile", "email", "offline_access"})
+USER_SCOPES = frozenset({"openid", "profile", "email", "offline_access", "groups"})
 
 
 def default_scopes(grant):

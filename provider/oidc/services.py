@@ -2,6 +2,7 @@
 
 import secrets
 
+from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -45,11 +46,14 @@ def client_create(
     jwks=None,
     jwks_uri="",
     signing_alg="",
+    groups_claim=False,
+    allowed_groups=(),
 ):
     """Register a client. Returns (client, plaintext secret or None): the secret is shown once.
 
     Lifetimes are seconds overriding the SIGNET_*_LIFETIME defaults (None: the default);
-    `identity_claims` adds email, given_name and family_name to its access tokens when granted.
+    `identity_claims` adds email, given_name and family_name to its access tokens when granted,
+    `groups_claim` the user's groups; `allowed_groups` (auth.Group names) restricts it to their members.
     `backchannel_logout_uri` receives logout tokens when a sign-in the client took part in ends.
     `grant="password"` is the legacy direct-login grant (RFC 9700 2.4): only such a client may use it.
     `auth_method="private_key_jwt"` (OIDC Core 9) authenticates with `jwks` or `jwks_uri`, never a secret.
@@ -101,13 +105,39 @@ def client_create(
         token_endpoint_auth_signing_alg=signing_alg,
         jwks=jwks,
         jwks_uri=jwks_uri,
+        groups_in_access_token=groups_claim,
         allowed_scopes=" ".join(scopes),
     )
     if client_id:
         client.client_id = client_id
+    groups = groups_named(allowed_groups)
     client.full_clean(exclude=["client_secret", "user"])
     client.save()
+    client.allowed_groups.set(groups)
     return client, plaintext
+
+
+def groups_named(names):
+    """The auth.Group of each name, in order; ValidationError naming the ones that do not exist."""
+    names = list(dict.fromkeys(names))
+    found = {group.name: group for group in Group.objects.filter(name__in=names)}
+    missing = [name for name in names if name not in found]
+    if missing:
+        raise ValidationError({"allowed_groups": f"no group named {', '.join(map(repr, missing))}"})
+    return [found[name] for name in names]
+
+
+@transaction.atomic
+def client_set_allowed_groups(*, client, names):
+    """Restrict a client to the members of the groups named (none: every user). True if it changed.
+
+    Existing grants of users outside them end at their next refresh (access_policy.py).
+    """
+    groups = groups_named(names)
+    if {g.pk for g in groups} == set(client.allowed_groups.values_list("pk", flat=True)):
+        return False
+    client.allowed_groups.set(groups)
+    return True
 
 
 def _check_lifetimes(**lifetimes):
@@ -134,6 +164,7 @@ UPDATABLE = {
     "jwks": "jwks",
     "jwks_uri": "jwks_uri",
     "signing_alg": "token_endpoint_auth_signing_alg",
+    "groups_claim": "groups_in_access_token",
 }
 LISTS = {"redirect_uris", "post_logout_redirect_uris", "scopes", "audiences"}
 

@@ -1,5 +1,6 @@
 """Authorization (consent), userinfo and the consents account page. Thin: rules live elsewhere."""
 
+from functools import partial
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from django.conf import settings
@@ -9,6 +10,7 @@ from django.core import signing
 from django.core.exceptions import SuspiciousOperation
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, resolve_url
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext
@@ -26,6 +28,7 @@ from accounts import authn
 from accounts.sessions import session_auth_time, session_sid
 from provider import untrusted_json
 
+from . import access_policy, client_cache
 from .authorization import (
     BROWSER_SESSION,
     ENROL,
@@ -151,6 +154,9 @@ class AuthorizeView(dot_views.AuthorizationView):
             auth_time=session_auth_time(request),
         ):
             return self._log_in_then_continue(credentials)
+        refused = self._access_refused(credentials)
+        if refused is not None:
+            return refused
         owed = self._second_factor_owed(credentials)
         if owed is not None:
             return owed
@@ -161,6 +167,32 @@ class AuthorizeView(dot_views.AuthorizationView):
             request.GET = request.GET.copy()
             del request.GET["approval_prompt"]
         return super().get(request, *args, **kwargs)
+
+    def _access_refused(self, credentials):
+        """Signet's own page when the signed-in user is outside the client's allowed groups, else None.
+
+        The relying party learns of it (access_denied) only when the user goes back to it; under
+        prompt=none, which allows no page (OIDC Core 3.1.2.1), at once.
+        """
+        client = client_cache.client_get(credentials.get("client_id"))
+        if client is None or access_policy.user_may_use(client, self.request.user):
+            return None
+        if "none" in prompt_values(self.request.GET.get("prompt")):
+            return self._error(
+                partial(errors.AccessDeniedError, description=access_policy.NOT_ALLOWED), credentials
+            )
+        # The consent form's hidden fields: "Go back" posts them as a Deny, which DOT answers with
+        # access_denied, state and iss at the registered redirect_uri.
+        scopes, _credentials = self.validate_authorization_request(self.request)  # validated once, kept
+        self.oauth2_data = {**credentials, "scope": scopes}
+        context = {
+            "application": client,
+            "form": self.get_form(),
+            "contact": settings.SIGNET_OPERATOR_CONTACT,
+            "contact_href": _contact_href(settings.SIGNET_OPERATOR_CONTACT),
+            "consent_form_field": CONSENT_FORM_FIELD,
+        }
+        return TemplateResponse(self.request, "oidc/access_denied.html", context, status=403)
 
     def _authentication_step(self, client_id, claims, acr_values=None):
         client = get_application_model().objects.filter(client_id=client_id).first()
@@ -285,6 +317,15 @@ class AuthorizeView(dot_views.AuthorizationView):
                     ),
                     redirect_uri=credentials.get("redirect_uri"),
                 )
+        client = client_cache.client_get(credentials.get("client_id"))
+        if client is not None and not access_policy.user_may_use(client, request.user):
+            # "Go back" from the refusal page, or a consent form posted by a user outside the groups.
+            raise OAuthToolkitError(
+                error=errors.AccessDeniedError(
+                    state=credentials.get("state"), description=access_policy.NOT_ALLOWED
+                ),
+                redirect_uri=credentials.get("redirect_uri"),
+            )
         credentials = dict(
             credentials,
             auth_time=session_auth_time(request),
@@ -353,6 +394,13 @@ class AuthorizeView(dot_views.AuthorizationView):
             fragment=oauthlib_error.response_mode == "fragment",
         )
         return self.redirect(uri, application)
+
+
+def _contact_href(contact):
+    """A link to the operator's contact: an http(s) URL as it is, an email address as mailto:."""
+    if contact.startswith(("https://", "http://")):
+        return contact
+    return f"mailto:{contact}" if "@" in contact and ":" not in contact else None
 
 
 def _json_or_none(value):

@@ -223,7 +223,7 @@ def test_a_client_credentials_client_gets_no_user_scopes_by_default():
     "args, message",
     [
         (["--grant", "authorization-code", "--scopes", "openid admin"], "unknown scope.s. admin"),
-        (["--grant", "authorization-code", "--scopes", "openid groups"], "unknown scope.s. groups"),
+        (["--grant", "authorization-code", "--scopes", "openid payments"], "unknown scope.s. payments"),
         (["--grant", "client-credentials", "--scopes", "openid"], "no user scopes .openid."),
         (["--grant", "client-credentials", "--scopes", "profile offline_access"], "profile, offline_access"),
     ],
@@ -334,7 +334,7 @@ def test_update_with_nothing_new_changes_nothing_and_audits_nothing():
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--scopes", "openid groups"], "unknown scope"),
+        (["--scopes", "openid payments"], "unknown scope"),
         (["--redirect-uri", "ftp://x.example.com/"], "Not a valid redirect URI: ftp://x.example.com/"),
         (["--access-token-lifetime", "0"], "positive"),
         (["--access-token-lifetime", "soon"], "neither a number of seconds nor 'default'"),

@@ -86,8 +86,10 @@ def test_every_endpoint_derives_from_the_issuer_and_answers(issuer, metadata):
 
 
 def test_scopes_and_the_claims_they_release(flow, user, metadata):
-    assert metadata["scopes_supported"] == ["openid", "profile", "email", "offline_access"]
+    assert metadata["scopes_supported"] == ["openid", "profile", "email", "offline_access", "groups"]
     assert metadata["claim_types_supported"] == ["normal"]
+    flow.client.allowed_scopes = " ".join(metadata["scopes_supported"])  # groups is not a default
+    flow.client.save(update_fields=["allowed_scopes"])
     tokens = flow.tokens(scope=" ".join(metadata["scopes_supported"]), acr_values="1")
     assert tokens["refresh_token"]  # offline_access
     released = set(flow.id_token_claims(tokens["id_token"])) | set(

@@ -45,7 +45,7 @@ def manage(tmp_path_factory):
 @pytest.mark.parametrize(
     "args, stdin, message",
     [
-        ([*CODE, "--scopes", "openid groups"], "", "scopes: unknown scope(s) groups: Signet issues openid"),
+        ([*CODE, "--scopes", "openid pay"], "", "scopes: unknown scope(s) pay: Signet issues openid"),
         ([*CC, "--scopes", "openid"], "", "scopes: a client-credentials client acts for itself"),
         (
             ["clients", "create", "--name", "x", "--type", "public", "--grant", "client-credentials"],

@@ -14,6 +14,7 @@ from django.utils.crypto import constant_time_compare
 
 from .. import claims as claim_rules
 from .. import issuance, refresh, storage
+from ..access_policy import user_may_use
 from ..client_authentication import plausible_identifier
 from ..consent import scopes_still_granted
 from ..errors import invalid_grant, invalid_request
@@ -49,6 +50,8 @@ def issue(ctx):
     check_pkce(row, ctx.param("code_verifier"))
     if not row.user.is_active:
         raise invalid_grant("The user's account is disabled.")
+    if not user_may_use(ctx.client, row.user):  # the user may have left the client's groups since
+        raise invalid_grant("The user is not allowed to use this client.")
     ctx.user = row.user
     ctx.scopes = scopes_still_granted(client=ctx.client, granted=row.scope.split())
     granted_resources = list(row.resource or [])

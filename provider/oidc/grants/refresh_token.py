@@ -6,6 +6,7 @@ client's attempt changes nothing, not even reuse detection.
 """
 
 from .. import issuance, refresh, storage
+from ..access_policy import user_may_use
 from ..consent import scopes_still_granted
 from ..errors import invalid_grant, invalid_request
 from ..models import Client
@@ -36,6 +37,16 @@ def issue(ctx):
         raise invalid_grant("The refresh token's grant has ended.")
     if not grant.user.is_active:
         raise invalid_grant("The user's account is disabled.")
+    if not user_may_use(ctx.client, grant.user):
+        # Membership decides at every refresh: a user taken out of the client's groups keeps
+        # nothing of the grant (its access tokens end with it at introspection and userinfo).
+        refresh.family_revoke(
+            family=grant.family,
+            event="token.access_removed",
+            client_id=ctx.client.client_id,
+            actor=grant.user_id,
+        )
+        raise invalid_grant("The user is no longer allowed to use this client; the grant is revoked.")
     if refresh.refresh_token_expired(refresh_token=live, client=ctx.client, family=grant, now=ctx.now):
         raise invalid_grant("The refresh token has expired.")
     # RFC 6749 6: a narrower scope may be asked for, never a wider one; and only what the client is

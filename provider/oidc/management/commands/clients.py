@@ -1,6 +1,7 @@
 import json
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
 
 from provider.cli import OperatorCommand
 
@@ -10,6 +11,7 @@ from ...services import (
     client_create,
     client_regenerate_secret,
     client_set_active,
+    client_set_allowed_groups,
     client_update,
 )
 
@@ -32,6 +34,8 @@ def _row(client):
         "require_mfa": client.require_mfa,
         "backchannel_logout_uri": client.backchannel_logout_uri,
         "backchannel_logout_session_required": client.backchannel_logout_session_required,
+        "groups_claim": client.groups_in_access_token,
+        "allowed_groups": sorted(client.allowed_groups.values_list("name", flat=True)),
         "auth_method": client.token_endpoint_auth_method
         or ("none" if client.client_type == Client.CLIENT_PUBLIC else "client_secret"),
         "signing_alg": client.token_endpoint_auth_signing_alg or None,
@@ -179,6 +183,20 @@ class Command(OperatorCommand):
             action="store_true",
             help="add email, given_name, family_name to access tokens when those scopes are granted",
         )
+        create.add_argument(
+            "--groups-in-access-token",
+            action="store_true",
+            dest="groups_claim",
+            help="add the user's groups to access tokens when the groups scope is granted",
+        )
+        create.add_argument(
+            "--allowed-group",
+            action="append",
+            default=[],
+            dest="allowed_groups",
+            metavar="NAME",
+            help="repeatable; only members of these groups may use the client (default: every user)",
+        )
         _add_key_options(create)
         subparsers.add_parser("list", help="list clients (secrets are never shown)")
         show = subparsers.add_parser("show", help="one client's settings (never its secret)")
@@ -249,6 +267,30 @@ class Command(OperatorCommand):
             action="store_false",
             dest="backchannel_logout_session_required",
         )
+        update.add_argument(
+            "--groups-in-access-token",
+            action="store_true",
+            default=None,
+            dest="groups_claim",
+            help="add the user's groups to access tokens when the groups scope is granted",
+        )
+        update.add_argument(
+            "--no-groups-in-access-token", action="store_false", dest="groups_claim", help="stop adding them"
+        )
+        update.add_argument(
+            "--allowed-group",
+            action="append",
+            dest="allowed_groups",
+            metavar="NAME",
+            help="repeatable; replaces the list: only members of these groups may use the client",
+        )
+        update.add_argument(
+            "--no-allowed-groups",
+            action="store_const",
+            const=[],
+            dest="allowed_groups",
+            help="every user may use the client again",
+        )
         _add_key_options(update)
         for name in ("access-token", "id-token", "refresh-token"):
             update.add_argument(
@@ -283,6 +325,8 @@ class Command(OperatorCommand):
                 refresh_token_lifetime=o["refresh_token_lifetime"],
                 identity_claims=o["identity_claims"],
                 **_key_settings(o),
+                groups_claim=o["groups_claim"],
+                allowed_groups=o["allowed_groups"],
             )
         except ValidationError as e:
             self.fail(_validation_message(e))
@@ -330,20 +374,26 @@ class Command(OperatorCommand):
         for name in ("backchannel_logout_uri", "backchannel_logout_session_required"):
             if o[name] is not None:
                 changes[name] = o[name]
-        for name in ("skip_consent", "identity_claims"):
+        for name in ("skip_consent", "identity_claims", "groups_claim"):
             if o[name] is not None:
                 changes[name] = o[name]
         try:
-            for name in ("access_token_lifetime", "id_token_lifetime", "refresh_token_lifetime"):
-                if o[name] is not None:
-                    changes[name] = _lifetime(o[name])
-            changes.update(_key_settings(o, updating=True))
-            changed = client_update(client=client, **changes)
-            # The MFA policy (accounts/mfa_policy.py) is not one of client_update's settings.
-            if o["require_mfa"] is not None and client.require_mfa != o["require_mfa"]:
-                client.require_mfa = o["require_mfa"]
-                client.save(update_fields=["require_mfa", "updated"])
-                changed.append("require_mfa")
+            # One change or none: an unknown group must not leave the other settings changed.
+            with transaction.atomic():
+                for name in ("access_token_lifetime", "id_token_lifetime", "refresh_token_lifetime"):
+                    if o[name] is not None:
+                        changes[name] = _lifetime(o[name])
+                changes.update(_key_settings(o, updating=True))
+                changed = client_update(client=client, **changes)
+                # The MFA policy (accounts/mfa_policy.py) is not one of client_update's settings.
+                if o["require_mfa"] is not None and client.require_mfa != o["require_mfa"]:
+                    client.require_mfa = o["require_mfa"]
+                    client.save(update_fields=["require_mfa", "updated"])
+                    changed.append("require_mfa")
+                if o["allowed_groups"] is not None and client_set_allowed_groups(
+                    client=client, names=o["allowed_groups"]
+                ):
+                    changed.append("allowed_groups")
         except ValidationError as e:
             self.fail(_validation_message(e))
         if changed:
