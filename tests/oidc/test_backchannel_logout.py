@@ -197,9 +197,19 @@ def test_a_client_without_a_uri_is_not_called_and_others_are(flow, user, receive
     assert receiver.received == []
 
 
-def test_a_redirect_from_the_receiver_is_not_followed_and_counts_as_a_failure(issuer, flow, user):
+def deliveries(client_id, outcome):
+    from prometheus_client import REGISTRY
+
+    labels = {"client_id": client_id, "outcome": outcome}
+    return REGISTRY.get_sample_value("signet_backchannel_logout_deliveries_total", labels) or 0
+
+
+def test_a_redirect_from_the_receiver_is_not_followed_and_counts_as_a_failure(issuer, flow, user, settings):
     from provider.audit.models import AuditEvent
     from provider.oidc.services import client_update
+
+    settings.SIGNET_METRICS = True
+    failures = deliveries(flow.client.client_id, "failure")
 
     with LogoutReceiver() as target, LogoutReceiver(statuses=(307,)) as redirecting:
         redirecting.location = target.uri
@@ -213,3 +223,15 @@ def test_a_redirect_from_the_receiver_is_not_followed_and_counts_as_a_failure(is
         assert target.received == []
     failed = AuditEvent.objects.get(event="backchannel.failed")
     assert (failed.client_id, failed.data["status"]) == (flow.client.client_id, 307)
+    assert deliveries(flow.client.client_id, "failure") == failures + 1
+
+
+def test_a_delivery_counts_as_a_success(flow, user, receiver, settings):
+    settings.SIGNET_METRICS = True
+    before = deliveries(flow.client.client_id, "success")
+    tokens = flow.tokens()
+    flow.browser.get(
+        "/logout", params={"id_token_hint": tokens["id_token"], "post_logout_redirect_uri": POST_LOGOUT_URI}
+    )
+    receiver.wait_for(1)
+    assert deliveries(flow.client.client_id, "success") == before + 1
