@@ -142,7 +142,8 @@ class Client(AbstractApplication):
         blank=True,
         help_text='The client\'s public keys as a JWK Set ({"keys": [...]}); never a private key.',
     )
-    jwks_uri = models.URLField(
+    # Checked by client_keys.jwks_uri_problem (https only), not URLField's http-or-ftp validator.
+    jwks_uri = models.CharField(
         max_length=1024,
         blank=True,
         default="",
@@ -188,7 +189,7 @@ class Client(AbstractApplication):
             problems.append(("jwks", problem))
         if self.jwks_uri and (problem := jwks_uri_problem(self.jwks_uri)):
             problems.append(("jwks_uri", problem))
-        if self.jwks is not None and self.jwks_uri:
+        elif self.jwks is not None and self.jwks_uri:
             # RFC 7591 2: jwks and jwks_uri MUST NOT both be present.
             problems.append(("jwks_uri", "Give either a JWKS or a JWKS URI, not both."))
         if self.token_endpoint_auth_method == PRIVATE_KEY_JWT:

@@ -761,3 +761,72 @@ def test_clients_update_switches_a_secret_client_to_keys_and_forgets_its_secret(
     assert Client.objects.get(pk=client.pk).client_secret == ""
     assert refused(client_credentials_with_secret(issuer, client.client_id, secret))
     assert client_credentials(issuer, signers["RS256"].assertion(client.client_id, issuer)).status_code == 200
+
+
+# --- the admin ----------------------------------------------------------------------------------
+def _admin_form(**overrides):
+    return {
+        "name": "Key client",
+        "client_type": "confidential",
+        "authorization_grant_type": "client-credentials",
+        "redirect_uris": "",
+        "post_logout_redirect_uris": "",
+        "allowed_scopes": "",
+        "audiences": "",
+        "is_active": "on",
+        "token_endpoint_auth_method": "private_key_jwt",
+        "token_endpoint_auth_signing_alg": "",
+        "jwks": "",
+        "jwks_uri": "",
+        **overrides,
+    }
+
+
+def test_the_admin_registers_a_key_client_without_a_secret(issuer, signers, admin_client):
+    from django.urls import reverse
+
+    from provider.oidc.models import Client
+
+    signer = signers["EdDSA"]
+    form = _admin_form(jwks=json.dumps({"keys": [signer.jwk]}), token_endpoint_auth_signing_alg="EdDSA")
+    response = admin_client.post(reverse("admin:oidc_client_add"), form)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    client = Client.objects.get(name="Key client")
+    assert client.client_secret == "" and client.jwks == {"keys": [signer.jwk]}
+    assert client_credentials(issuer, signer.assertion(client.client_id, issuer)).status_code == 200
+    regenerate = admin_client.post(reverse("admin:oidc_client_regenerate_secret", args=[client.pk]))
+    assert regenerate.status_code == 302
+    client.refresh_from_db()
+    assert client.client_secret == ""
+
+
+def test_the_admin_gives_one_clear_error_per_bad_field(signers, admin_client):
+    from django.urls import reverse
+
+    from provider.oidc.models import Client
+
+    private = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(signers["RS256"].private))
+    cases = [
+        ({"jwks": json.dumps({"keys": [private]})}, "jwks", "private members"),
+        ({"jwks": "{not json"}, "jwks", "valid JSON"),
+        ({"jwks_uri": "http://keys.example.com/jwks"}, "jwks_uri", "https"),
+        ({}, "jwks", "needs the client's public keys"),
+        (
+            {"jwks": json.dumps({"keys": [signers["RS256"].jwk]}), "jwks_uri": "https://keys.example.com/j"},
+            "jwks_uri",
+            "not both",
+        ),
+        (
+            {"jwks": json.dumps({"keys": [signers["RS256"].jwk]}), "client_type": "public"},
+            "client_type",
+            "confidential",
+        ),
+    ]
+    for overrides, field, text in cases:
+        response = admin_client.post(reverse("admin:oidc_client_add"), _admin_form(**overrides))
+        assert response.status_code == 200, (overrides, response.status_code)
+        errors = response.context["adminform"].form.errors
+        assert list(errors) == [field], (overrides, errors)
+        assert len(errors[field]) == 1 and text in errors[field][0], (overrides, errors)
+        assert private["d"] not in response.content.decode()
+    assert not Client.objects.exists()

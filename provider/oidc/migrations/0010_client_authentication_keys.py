@@ -51,7 +51,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="client",
             name="jwks_uri",
-            field=models.URLField(
+            field=models.CharField(
                 blank=True,
                 default="",
                 help_text="An https URL serving the client's JWK Set, fetched and cached (instead of a JWKS).",
