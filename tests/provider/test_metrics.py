@@ -134,6 +134,22 @@ def test_lockouts_are_counted(issuer, metrics_on, user, settings):
     assert moved(before, after, "signet_sign_ins_total", method="pwd", outcome="failure") == 3
 
 
+def test_the_password_grant_counts_as_a_password_sign_in(issuer, metrics_on, user):
+    from provider.oidc.services import client_create
+
+    client, secret = client_create(name="Legacy app", client_type="confidential", grant="password")
+    before = scrape(issuer)
+    for password, status in (("wrong", 400), (PASSWORD, 200)):
+        data = {"grant_type": "password", "username": user.email, "password": password, "scope": "openid"}
+        response = requests.post(f"{issuer}/token", data=data, auth=(client.client_id, secret), timeout=10)
+        assert response.status_code == status, response.text
+    after = scrape(issuer)
+    assert moved(before, after, "signet_sign_ins_total", method="pwd", outcome="failure") == 1
+    assert moved(before, after, "signet_sign_ins_total", method="pwd", outcome="success") == 1
+    issued = "signet_tokens_issued_total"
+    assert moved(before, after, issued, grant_type="password", client_id=client.client_id) == 1
+
+
 def test_client_authentication_failures_are_counted_without_the_presented_client_id(
     issuer, metrics_on, rp_client
 ):
