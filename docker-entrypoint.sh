@@ -26,6 +26,8 @@ case "${1:-provider}" in
     while :; do
       python manage.py purge_tokens || echo "jobs: purge_tokens failed with status $?" >&2
       python manage.py keys rotate --if-due || echo "jobs: keys rotate --if-due failed with status $?" >&2
+      # The task queue's finished rows (provider/tasks.py), after 14 days in the admin's Tasks page.
+      python manage.py prune_db_task_results || echo "jobs: prune_db_task_results failed with status $?" >&2
       sleep "${JOBS_INTERVAL_SECONDS:-3600}" &
       wait $!
     done

@@ -432,6 +432,12 @@ TASKS = {"default": {"BACKEND": _TASK_BACKENDS[SIGNET_TASKS_BACKEND]}}
 SIGNET_BACKCHANNEL_TIMEOUT_SECONDS = env.int("SIGNET_BACKCHANNEL_TIMEOUT_SECONDS", default=5)
 SIGNET_BACKCHANNEL_ATTEMPTS = env.int("SIGNET_BACKCHANNEL_ATTEMPTS", default=5)
 SIGNET_BACKCHANNEL_RETRY_SECONDS = env.int("SIGNET_BACKCHANNEL_RETRY_SECONDS", default=30)
+_backchannel_minimums = (SIGNET_BACKCHANNEL_TIMEOUT_SECONDS, SIGNET_BACKCHANNEL_ATTEMPTS)
+if min(_backchannel_minimums) < 1 or SIGNET_BACKCHANNEL_RETRY_SECONDS < 0:
+    raise ImproperlyConfigured(
+        "SIGNET_BACKCHANNEL_TIMEOUT_SECONDS and SIGNET_BACKCHANNEL_ATTEMPTS must be at least 1, "
+        "SIGNET_BACKCHANNEL_RETRY_SECONDS at least 0"
+    )
 
 # --- Metrics (provider/metrics/, README "Metrics") ------------------------------------------
 # /metrics in Prometheus' text format; off answers 404 as if it did not exist.
