@@ -235,3 +235,21 @@ def test_a_delivery_counts_as_a_success(flow, user, receiver, settings):
     )
     receiver.wait_for(1)
     assert deliveries(flow.client.client_id, "success") == before + 1
+
+
+def test_a_receiver_that_does_not_answer_is_given_up_after_the_timeout(flow, user, settings):
+    from provider.audit.models import AuditEvent
+    from provider.oidc.services import client_update
+
+    settings.SIGNET_BACKCHANNEL_TIMEOUT_SECONDS = 1
+    with LogoutReceiver() as silent:
+        silent.delay = 5  # longer than the timeout: the worker stops waiting first
+        client_update(client=flow.client, backchannel_logout_uri=silent.uri)
+        tokens = flow.tokens()
+        flow.browser.get(
+            "/logout",
+            params={"id_token_hint": tokens["id_token"], "post_logout_redirect_uri": POST_LOGOUT_URI},
+        )
+        silent.delay = 0
+    failed = AuditEvent.objects.get(event="backchannel.failed")
+    assert (failed.data["status"], failed.data["error"]) == (None, "ReadTimeout")

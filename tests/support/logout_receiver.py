@@ -5,6 +5,7 @@ It records every POST (its form body parsed) and answers with the next status of
 """
 
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
@@ -13,6 +14,7 @@ class LogoutReceiver:
     def __init__(self, statuses=(200,)):
         self.statuses = list(statuses)
         self.location = None  # sent as Location with every answer when set (a redirecting receiver)
+        self.delay = 0  # seconds to wait before answering (a receiver that hangs)
         self.received = []  # (path, content type, parsed form body)
         self.arrived = threading.Condition()
         receiver = self
@@ -25,6 +27,7 @@ class LogoutReceiver:
                     status = receiver.statuses[min(len(receiver.received), len(receiver.statuses) - 1)]
                     receiver.received.append((self.path, self.headers.get("Content-Type"), body))
                     receiver.arrived.notify_all()
+                time.sleep(receiver.delay)
                 self.send_response(status)
                 self.send_header("Cache-Control", "no-store")
                 if receiver.location:
