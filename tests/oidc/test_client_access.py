@@ -13,7 +13,7 @@ from provider.audit.models import AuditEvent
 from provider.oidc import access_policy, client_cache
 from provider.oidc.models import TokenFamily
 from provider.oidc.services import client_set_allowed_groups
-from tests.oidc.flows import Flow, is_consent_page, is_login_page
+from tests.oidc.flows import PASSWORD, Flow, is_consent_page, is_login_page
 from tests.support.browser import forms
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -219,6 +219,46 @@ def test_hostile_bytes_on_the_go_back_form_are_refused_without_a_500(wiki, user)
     )
 
     assert answer.status_code < 500
+
+
+# --- the other grants that start a user's grant ------------------------------------------------
+def test_the_password_grant_refuses_a_user_outside_the_groups(issuer, user, team):
+    from provider.oidc.services import client_create
+
+    client, secret = client_create(
+        name="Legacy", client_type="confidential", grant="password", allowed_groups=["team"]
+    )
+    data = {"grant_type": "password", "username": user.email, "password": PASSWORD, "scope": "openid"}
+
+    refused = requests.post(f"{issuer}/token", data=data, auth=(client.client_id, secret), timeout=10)
+
+    assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"
+    assert not TokenFamily.objects.exists()
+    user.groups.add(team)
+    allowed = requests.post(f"{issuer}/token", data=data, auth=(client.client_id, secret), timeout=10)
+    assert allowed.status_code == 200, allowed.text
+
+
+def test_the_device_grant_refuses_a_user_outside_the_groups(issuer, user, team):
+    from provider.oidc import device
+    from provider.oidc.models import DeviceAuthorization
+    from provider.oidc.services import client_create
+
+    tv, _ = client_create(name="TV", client_type="public", grant="device-code", allowed_groups=["team"])
+    started = requests.post(f"{issuer}/device/authorize", data={"client_id": tv.client_id}, timeout=10).json()
+    device.device_authorization_decide(row=DeviceAuthorization.objects.get(), user=user, approve=True)
+    poll = {
+        "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
+        "device_code": started["device_code"],
+        "client_id": tv.client_id,
+    }
+
+    refused = requests.post(f"{issuer}/token", data=poll, timeout=10)
+
+    assert refused.status_code == 400 and refused.json()["error"] == "access_denied"
+    assert not TokenFamily.objects.exists()
+    user.groups.add(team)
+    assert requests.post(f"{issuer}/token", data=poll, timeout=10).status_code == 200
 
 
 # --- the rule itself --------------------------------------------------------------------------

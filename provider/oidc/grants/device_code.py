@@ -6,6 +6,7 @@ a device that polls faster than its interval is told slow_down and its interval 
 """
 
 from .. import device, issuance, refresh
+from ..access_policy import NOT_ALLOWED, user_may_use
 from ..client_authentication import plausible_identifier
 from ..consent import consent_covers, scopes_still_granted
 from ..errors import OAuthError, invalid_grant, invalid_request
@@ -34,6 +35,10 @@ def issue(ctx):
     if user is None or not user.is_active:
         raise invalid_grant("The user's account is disabled.")
     check_consent_not_revoked(row, user, ctx.client)
+    if not user_may_use(ctx.client, user):
+        # Outside the client's allowed groups (or taken out of them since approving): RFC 8628 3.5's
+        # access_denied, and the device code stays unused, giving nothing.
+        raise OAuthError("access_denied", NOT_ALLOWED)
     device.device_authorization_use(row)
     ctx.user = user
     ctx.scopes = scopes_still_granted(client=ctx.client, granted=row.scope_list)

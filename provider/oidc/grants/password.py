@@ -13,6 +13,7 @@ from django.contrib.auth import authenticate
 from provider.audit import audit
 
 from .. import issuance, refresh
+from ..access_policy import user_may_use
 from ..errors import invalid_grant, invalid_request
 from ..models import Client
 from .rules import allowed_resources, requested_scopes
@@ -44,6 +45,8 @@ def issue(ctx):
     )
     if not valid:
         raise invalid_grant("Invalid credentials given.")
+    if not user_may_use(ctx.client, user):  # the client's allowed groups, as at /authorize
+        raise invalid_grant("The user is not allowed to use this client.")
     ctx.user, ctx.scopes, ctx.resources = user, scopes, resources
     ctx.grant = refresh.family_start(
         client=ctx.client,
