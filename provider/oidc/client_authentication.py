@@ -47,6 +47,7 @@ MAX_ASSERTION_LIFETIME = 300
 LEEWAY = 30
 MAX_ASSERTION_CHARS = 16 * 1024
 MAX_JTI_CHARS = 255
+_JWS = jwt.PyJWS()
 
 
 class Presented(NamedTuple):
@@ -228,7 +229,7 @@ def assertion_of(*, http, params):
 def unverified_parts(assertion):
     """The header and claims, read before the signature only to find the client and its key."""
     try:
-        parts = jwt.api_jws.PyJWS().decode_complete(assertion, options={"verify_signature": False})
+        parts = _JWS.decode_complete(assertion, options={"verify_signature": False})
         claims = json.loads(parts["payload"])
     except (jwt.PyJWTError, ValueError, TypeError, RecursionError):
         raise Refused("not a JWS") from None
@@ -277,7 +278,7 @@ def signature_verified(assertion, header, client):
     if alg not in key.algorithms:
         raise Refused("algorithm not allowed for the key")
     try:
-        parts = jwt.api_jws.PyJWS().decode_complete(assertion, key=key.verifier(alg), algorithms=[alg])
+        parts = _JWS.decode_complete(assertion, key=key.verifier(alg), algorithms=[alg])
         return json.loads(parts["payload"])
     except (jwt.PyJWTError, ValueError, TypeError, RecursionError):
         raise Refused("bad signature") from None
@@ -326,10 +327,12 @@ def jti_unused(client, claims):
     jti = claims.get("jti")
     if not isinstance(jti, str) or not 0 < len(jti) <= MAX_JTI_CHARS or "\x00" in jti:
         raise Refused("jti missing")
+    row = ClientAssertionJti(client=client, jti=jti, expires_at=datetime.fromtimestamp(claims["exp"], UTC))
     try:
-        with transaction.atomic():
-            ClientAssertionJti.objects.create(
-                client=client, jti=jti, expires_at=datetime.fromtimestamp(claims["exp"], UTC)
-            )
+        if transaction.get_connection().in_atomic_block:
+            with transaction.atomic():  # a savepoint: the violation leaves the outer transaction usable
+                row.save(force_insert=True)
+        else:
+            row.save(force_insert=True)  # autocommit: one INSERT, not BEGIN/INSERT/COMMIT
     except IntegrityError:
         raise Refused("jti reused") from None
