@@ -830,3 +830,49 @@ def test_the_admin_gives_one_clear_error_per_bad_field(signers, admin_client):
         assert len(errors[field]) == 1 and text in errors[field][0], (overrides, errors)
         assert private["d"] not in response.content.decode()
     assert not Client.objects.exists()
+
+
+# --- the rules, one by one, with the clock pinned -----------------------------------------------
+def test_time_rules_at_their_edges():
+    from datetime import UTC, datetime
+
+    from provider.oidc import client_authentication as rules
+
+    now = datetime(2030, 1, 1, tzinfo=UTC)
+    t = int(now.timestamp())
+    ahead = rules.MAX_ASSERTION_LIFETIME + rules.LEEWAY
+    rules.not_expired({"exp": t + 1}, now)
+    for exp in (t, t - 1, "9999999999", True, float("nan"), None):
+        with pytest.raises(rules.Refused):
+            rules.not_expired({"exp": exp}, now)
+    rules.not_too_long_lived({"exp": t + ahead}, now)
+    with pytest.raises(rules.Refused):
+        rules.not_too_long_lived({"exp": t + ahead + 1}, now)
+    with pytest.raises(rules.Refused):
+        rules.not_too_long_lived({"exp": float("inf")}, now)
+    rules.issued_in_the_past({"iat": t + rules.LEEWAY, "nbf": t + rules.LEEWAY}, now)
+    for claim in ("iat", "nbf"):
+        with pytest.raises(rules.Refused):
+            rules.issued_in_the_past({claim: t + rules.LEEWAY + 1}, now)
+        with pytest.raises(rules.Refused):
+            rules.issued_in_the_past({claim: "yesterday"}, now)
+
+
+def test_audience_and_issuer_rules(settings):
+    from provider.oidc import client_authentication as rules
+
+    settings.OIDC_ISSUER = "https://id.example.com"
+    for aud in ("https://id.example.com", "https://id.example.com/token", ["x", "https://id.example.com"]):
+        rules.audience_is_this_server({"aud": aud})
+    for aud in (None, "", "https://id.example.com/", "https://id.example.com/introspect", ["x"], {"a": 1}, 1):
+        with pytest.raises(rules.Refused):
+            rules.audience_is_this_server({"aud": aud})
+    assert rules.issuer_is_subject({"iss": "c", "sub": "c"}) == "c"
+    for claims in (
+        {"iss": "c", "sub": "d"},
+        {"iss": "c"},
+        {"iss": 1, "sub": 1},
+        {"iss": "\x00", "sub": "\x00"},
+    ):
+        with pytest.raises(rules.Refused):
+            rules.issuer_is_subject(claims)
