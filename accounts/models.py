@@ -122,6 +122,9 @@ class SignInSession(models.Model):
     ip_address = models.GenericIPAddressField(null=True, blank=True, editable=False)
     methods = models.JSONField(default=list, blank=True, editable=False, help_text="RFC 8176 amr values.")
     clients = models.JSONField(default=list, blank=True, editable=False, help_text="Client ids.")
+    # The sids this browser had before it signed in again (prompt=login gives a new sid): what was
+    # issued under them ends with this sign-in.
+    earlier_sids = models.JSONField(default=list, blank=True, editable=False)
     started_at = models.DateTimeField(default=timezone.now, editable=False)
     last_seen_at = models.DateTimeField(default=timezone.now, editable=False)
     ended_at = models.DateTimeField(null=True, blank=True, editable=False)

@@ -9,8 +9,9 @@ from .sessions import session_mark_authenticated, session_sid
 def mark_session_authenticated(sender, request, user, **kwargs):
     # auth_time is this session's, not user.last_login (which any other browser may change).
     if request is not None and hasattr(request, "session"):
+        previous_sid = session_sid(request)  # the same user signing in again keeps the session's data
         session_mark_authenticated(request=request)
-        session_records.sign_in_record(request=request, user=user)
+        session_records.sign_in_record(request=request, user=user, previous_sid=previous_sid)
 
 
 @receiver(user_logged_out, dispatch_uid="signet_sign_in_record_ended")
@@ -19,4 +20,3 @@ def sign_in_record_ended(sender, request, user, **kwargs):
     sid = session_sid(request) if request is not None and hasattr(request, "session") else None
     if user is not None and sid:
         session_records.sign_in_end(user=user, sid=sid, reason="logout", delete_session=False)
-

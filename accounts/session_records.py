@@ -22,8 +22,9 @@ from provider.context import client_ip
 from .models import SignInSession
 from .sessions import session_sid
 
-# Sent when a sign-in ends, inside the transaction that ended it, with `user`, `sid`, `clients` (the
-# client ids that took part) and `reason`. provider/oidc ends its tokens and tells those clients.
+# Sent when a sign-in ends, inside the transaction that ended it, with `user`, `sid`, `earlier_sids`
+# (the browser's sids before it signed in again), `clients` (the client ids that took part) and
+# `reason`. provider/oidc ends what was issued under those sids and tells those clients.
 sign_in_ended = Signal()
 
 USER_AGENT_LENGTH = 200
@@ -39,12 +40,28 @@ def _user_agent(request):
     return request.META.get("HTTP_USER_AGENT", "")[:USER_AGENT_LENGTH]
 
 
-def sign_in_record(*, request, user):
-    """Record the sign-in this browser session just completed (its sid is set: accounts/sessions.py)."""
+@transaction.atomic
+def sign_in_record(*, request, user, previous_sid=None):
+    """Record the sign-in this browser session just completed (its sid is set: accounts/sessions.py).
+
+    `previous_sid`: the sid the browser had before, when the same user signed in again (prompt=login):
+    that record gives way to this one, which carries its apps and ends its tokens when it ends.
+    """
     sid = session_sid(request)
     if not sid:
         return None
     now = timezone.now()
+    earlier, clients = [], []
+    if previous_sid and previous_sid != sid:
+        replaced = (
+            SignInSession.objects.select_for_update()
+            .filter(sid=previous_sid, user=user, ended_at__isnull=True)
+            .first()
+        )
+        if replaced is not None:
+            earlier, clients = [*replaced.earlier_sids, previous_sid], list(replaced.clients)
+            replaced.ended_at, replaced.end_reason = now, "signed_in_again"
+            replaced.save(update_fields=["ended_at", "end_reason"])
     record, _created = SignInSession.objects.update_or_create(
         sid=sid,
         defaults={
@@ -52,6 +69,8 @@ def sign_in_record(*, request, user):
             "session_key": request.session.session_key or "",
             "user_agent": _user_agent(request),
             "ip_address": client_ip(request),
+            "clients": clients,
+            "earlier_sids": earlier,
             "started_at": now,
             "last_seen_at": now,
         },
@@ -138,18 +157,20 @@ def sign_in_end(*, user, sid, reason, actor=None, delete_session=True):
     records existed still has tokens).
     """
     record = SignInSession.objects.select_for_update().filter(user=user, sid=sid).first()
-    clients = []
+    clients, earlier = [], []
     ended = False
     if record is not None and record.ended_at is None:
         record.ended_at = timezone.now()
         record.end_reason = reason[:32]
         record.save(update_fields=["ended_at", "end_reason"])
-        clients = list(record.clients)
+        clients, earlier = list(record.clients), list(record.earlier_sids)
         ended = True
         if delete_session:
             _session_delete(record.session_key)
         audit("session.ended", actor=actor or user, reason=reason, user=str(user.pk), clients=clients)
-    sign_in_ended.send(sender=SignInSession, user=user, sid=sid, clients=clients, reason=reason)
+    sign_in_ended.send(
+        sender=SignInSession, user=user, sid=sid, earlier_sids=earlier, clients=clients, reason=reason
+    )
     return ended
 
 
@@ -173,4 +194,11 @@ def sign_in_clients_release(*, record, reason):
     record = SignInSession.objects.select_for_update().get(pk=record.pk)
     clients, record.clients = list(record.clients), []
     record.save(update_fields=["clients"])
-    sign_in_ended.send(sender=SignInSession, user=record.user, sid=record.sid, clients=clients, reason=reason)
+    sign_in_ended.send(
+        sender=SignInSession,
+        user=record.user,
+        sid=record.sid,
+        earlier_sids=list(record.earlier_sids),
+        clients=clients,
+        reason=reason,
+    )

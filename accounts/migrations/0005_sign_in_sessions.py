@@ -32,6 +32,7 @@ class Migration(migrations.Migration):
                     "clients",
                     models.JSONField(blank=True, default=list, editable=False, help_text="Client ids."),
                 ),
+                ("earlier_sids", models.JSONField(blank=True, default=list, editable=False)),
                 ("started_at", models.DateTimeField(default=django.utils.timezone.now, editable=False)),
                 ("last_seen_at", models.DateTimeField(default=django.utils.timezone.now, editable=False)),
                 ("ended_at", models.DateTimeField(blank=True, editable=False, null=True)),

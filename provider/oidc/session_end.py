@@ -79,13 +79,17 @@ def session_clients(*, user, sid):
 
 
 @receiver(sign_in_ended, dispatch_uid="signet_session_end_tokens")
-def _session_ended(sender, user, sid, clients, reason, **kwargs):
+def _session_ended(sender, user, sid, clients, reason, earlier_sids=(), **kwargs):
     # Every way a sign-in ends comes here (sign-out, the account page, the admin, a new password):
-    # the clients are found before the codes go, then told through the task queue.
-    participants = sorted({*clients, *session_clients(user=user, sid=sid)})
-    session_codes_revoke(user=user, sid=sid)
-    session_families_revoke(user=user, sid=sid)
-    backchannel.logout_notify(user=user, sid=sid, client_ids=participants)
+    # the clients are found before the codes go, then told through the task queue, each with the
+    # sid its ID token named (an earlier one if the browser signed in again since).
+    sids = [sid, *earlier_sids]
+    participants = {s: session_clients(user=user, sid=s) for s in sids}
+    participants[sid] |= set(clients) - set().union(*participants.values())
+    for s in sids:
+        session_codes_revoke(user=user, sid=s)
+        session_families_revoke(user=user, sid=s)
+        backchannel.logout_notify(user=user, sid=s, client_ids=sorted(participants[s]))
 
 
 @receiver(post_save, sender=AuthorizationCode, dispatch_uid="signet_session_client_code")

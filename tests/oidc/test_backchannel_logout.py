@@ -253,3 +253,27 @@ def test_a_receiver_that_does_not_answer_is_given_up_after_the_timeout(flow, use
         silent.delay = 0
     failed = AuditEvent.objects.get(event="backchannel.failed")
     assert (failed.data["status"], failed.data["error"]) == (None, "ReadTimeout")
+
+
+def test_signing_in_again_in_the_same_browser_keeps_one_record_whose_end_covers_both_sids(
+    flow, user, receiver
+):
+    from accounts.models import SignInSession
+
+    first = flow.tokens()
+    first_sid = flow.id_token_claims(first["id_token"])["sid"]
+    second = flow.tokens(prompt="login")  # a new authentication of this browser: a new sid
+    second_sid = flow.id_token_claims(second["id_token"])["sid"]
+    assert first_sid != second_sid
+    [live] = SignInSession.objects.filter(user=user, ended_at__isnull=True)
+    assert (live.sid, live.earlier_sids) == (second_sid, [first_sid])
+    assert SignInSession.objects.get(sid=first_sid).end_reason == "signed_in_again"
+
+    other = sign_in_elsewhere(flow.issuer)
+    page = other.get("/accounts/sessions/")
+    other.submit(page, form_index=0)
+    receiver.wait_for(2)
+    sids = sorted(verified_logout_token(flow.issuer, flow.client, t)["sid"] for t in receiver.tokens())
+    assert sids == sorted([first_sid, second_sid])
+    for tokens in (first, second):
+        assert flow.refresh(tokens["refresh_token"]).json()["error"] == "invalid_grant"
