@@ -5,7 +5,8 @@ A jwks_uri is fetched over https only, with a timeout, a size limit and no redir
 private, loopback or link-local address unless SIGNET_ALLOW_PRIVATE_JWKS_URI allows it: the name is
 resolved once, every address checked, and the connection made to a checked address (so a second DNS
 answer cannot swap in another). A fetched set is kept for its Cache-Control max-age, within bounds,
-and fetched again when an assertion names a kid it lacks, at most once per REFETCH_INTERVAL.
+and fetched again when an assertion names a kid it lacks, at most once per REFETCH_INTERVAL. If the
+URL fails, the keys last fetched serve for up to MAX_STALE_SECONDS.
 """
 
 import ipaddress
@@ -37,6 +38,9 @@ MIN_CACHE_SECONDS = 60
 MAX_CACHE_SECONDS = 24 * 60 * 60
 # An unknown kid refetches at most this often: made-up kids must not turn Signet against the client's server.
 REFETCH_INTERVAL = 5
+# When the jwks_uri fails, the keys last fetched stay in use this long (retried every REFETCH_INTERVAL):
+# a client's brief outage must not lock it out, nor a long one keep a key it may have withdrawn.
+MAX_STALE_SECONDS = 60 * 60
 _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)\"?\s*(?:,|$)", re.IGNORECASE)
 _NO_CACHE = re.compile(r"(?:^|,)\s*(?:no-store|no-cache)\s*(?:,|$)", re.IGNORECASE)
 
@@ -173,11 +177,13 @@ def client_key(client, kid):
 class _Entry(NamedTuple):
     jwks: dict
     fresh_until: float
-    fetched_at: float
+    tried_at: float  # the last fetch attempt, successful or not
+    fetched_at: float  # the last successful fetch
 
 
 _lock = threading.Lock()
 _entries = {}  # uri -> _Entry
+_failures = {}  # uri -> (monotonic time before which it is not tried again, why it failed)
 MAX_ENTRIES = 1024
 
 
@@ -188,11 +194,12 @@ def clock():
 def clear():
     with _lock:
         _entries.clear()
+        _failures.clear()
 
 
 def _may_refetch(uri):
     entry = _entries.get(uri)
-    return entry is None or clock() - entry.fetched_at >= REFETCH_INTERVAL
+    return entry is None or clock() - entry.tried_at >= REFETCH_INTERVAL
 
 
 def _cached_jwks(uri, *, refetch=False):
@@ -200,12 +207,38 @@ def _cached_jwks(uri, *, refetch=False):
     now = clock()
     if entry is not None and entry.fresh_until > now and not refetch:
         return entry.jwks
-    jwks, lifetime = fetch_jwks(uri)
+    failed = _failures.get(uri)
+    if (
+        failed is not None
+        and failed[0] > now
+        and (entry is None or now - entry.fetched_at > MAX_STALE_SECONDS)
+    ):
+        # It failed moments ago: not asked again before REFETCH_INTERVAL, whatever the traffic.
+        raise JwksUnavailable(failed[1])
+    try:
+        jwks, lifetime = fetch_jwks(uri)
+    except JwksUnavailable as e:
+        if entry is None or now - entry.fetched_at > MAX_STALE_SECONDS:
+            with _lock:
+                if len(_failures) >= MAX_ENTRIES:
+                    _failures.clear()
+                _failures[uri] = (now + REFETCH_INTERVAL, str(e))
+            raise
+        log.warning(
+            "jwks_uri %s unavailable (%s): using the keys fetched %d s ago", uri, e, now - entry.fetched_at
+        )
+        _store(uri, entry._replace(fresh_until=now + REFETCH_INTERVAL, tried_at=now))
+        return entry.jwks
+    _store(uri, _Entry(jwks, now + lifetime, now, now))
+    _failures.pop(uri, None)
+    return jwks
+
+
+def _store(uri, entry):
     with _lock:
         if len(_entries) >= MAX_ENTRIES:
             _entries.clear()
-        _entries[uri] = _Entry(jwks, now + lifetime, now)
-    return jwks
+        _entries[uri] = entry
 
 
 def cache_lifetime(cache_control):

@@ -876,3 +876,28 @@ def test_audience_and_issuer_rules(settings):
     ):
         with pytest.raises(rules.Refused):
             rules.issuer_is_subject(claims)
+
+
+def test_when_the_jwks_uri_fails_the_last_keys_serve_for_a_while(issuer, jwks_server):
+    from provider.oidc import client_keys
+
+    signer = Signer("ES256", "outage")
+    jwks_server.jwks, jwks_server.cache_control = {"keys": [signer.jwk]}, "max-age=60"
+    client = register(jwks_uri=jwks_server.url)
+    assert client_credentials(issuer, signer.assertion(client.client_id, issuer)).status_code == 200
+
+    jwks_server.status = 503  # the client's key server is down, past the set's max-age
+    jwks_server.clock.offset += 61
+    assert client_credentials(issuer, signer.assertion(client.client_id, issuer)).status_code == 200
+    assert client_credentials(issuer, signer.assertion(client.client_id, issuer)).status_code == 200
+    assert jwks_server.hits == 2  # retried once, then not again within REFETCH_INTERVAL
+
+    jwks_server.clock.offset += client_keys.MAX_STALE_SECONDS
+    assert refused(client_credentials(issuer, signer.assertion(client.client_id, issuer)))
+    assert "answered 503" in last_failure_reason()
+    hits = jwks_server.hits
+    assert refused(client_credentials(issuer, signer.assertion(client.client_id, issuer)))
+    assert jwks_server.hits == hits  # a failure is not retried before REFETCH_INTERVAL
+    jwks_server.status = 200  # back up
+    jwks_server.clock.offset += client_keys.REFETCH_INTERVAL
+    assert client_credentials(issuer, signer.assertion(client.client_id, issuer)).status_code == 200
