@@ -186,7 +186,7 @@ def test_a_password_reset_tells_every_client_of_every_sign_in(flow, user, receiv
     assert verified_logout_token(flow.issuer, flow.client, token)["sid"] == sid
 
 
-def test_a_client_without_a_uri_is_not_called_and_others_are(flow, user, receiver, issuer):
+def test_a_client_without_a_uri_is_not_called(flow, user, receiver, issuer):
     from provider.oidc.services import client_update
 
     client_update(client=flow.client, backchannel_logout_uri="")
