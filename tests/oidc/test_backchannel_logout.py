@@ -277,3 +277,17 @@ def test_signing_in_again_in_the_same_browser_keeps_one_record_whose_end_covers_
     assert sids == sorted([first_sid, second_sid])
     for tokens in (first, second):
         assert flow.refresh(tokens["refresh_token"]).json()["error"] == "invalid_grant"
+
+
+def test_disabling_the_user_ends_every_sign_in_and_tells_the_client(flow, user, receiver):
+    from django.core.management import call_command
+
+    from accounts.models import SignInSession
+
+    tokens = flow.tokens()
+    sid = flow.id_token_claims(tokens["id_token"])["sid"]
+    call_command("users", "disable", user.email, "--actor", "test")
+    receiver.wait_for(1)
+    [token] = receiver.tokens()
+    assert verified_logout_token(flow.issuer, flow.client, token)["sid"] == sid
+    assert set(SignInSession.objects.values_list("end_reason", flat=True)) == {"disabled"}
