@@ -8,7 +8,7 @@ reads `session_methods()` when it issues a code, so the ID token's `amr` and `ac
 
 import time
 
-from django.contrib.auth import get_user_model, login
+from django.contrib.auth import get_user_model, login, logout
 
 from . import session_records
 from .sessions import session_mark_authenticated
@@ -71,6 +71,11 @@ def sign_in(*, request, user, methods, backend="accounts.backends.EmailBackend")
     request, and a session naming another backend is anonymous.
     """
     pending_clear(request)
+    current = getattr(request, "user", None)
+    if current is not None and current.is_authenticated and current.pk != user.pk:
+        # login() would flush the other user's session without a word: signing them out first ends
+        # their sign-in record and its tokens, and tells its clients.
+        logout(request)
     login(request, user, backend=backend)
     request.session[METHODS_KEY] = amr_for(methods)
     session_records.sign_in_methods(request=request, methods=request.session[METHODS_KEY])

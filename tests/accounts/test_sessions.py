@@ -272,3 +272,18 @@ def test_http_is_accepted_where_http_redirect_uris_are(settings):
     assert backchannel_logout_uri_problem("http://127.0.0.1:9000/bc") is None
     settings.SIGNET_HTTP_REDIRECT_URIS = False
     assert backchannel_logout_uri_problem("http://127.0.0.1:9000/bc") is not None
+
+
+def test_another_user_signing_in_in_the_same_browser_ends_the_first_ones_sign_in(
+    issuer, user, django_user_model
+):
+    from tests.conftest import PASSWORD
+
+    bob = django_user_model.objects.create_user("bob@example.com", PASSWORD)
+    browser = Browser(issuer)
+    log_in(browser)
+    log_in(browser, email="bob@example.com")
+    [alices] = records(user)
+    assert (alices.ended_at is not None, alices.end_reason) == (True, "logout")
+    [bobs] = records(bob)
+    assert bobs.ended_at is None
