@@ -28,6 +28,8 @@ case "${1:-provider}" in
       python manage.py keys rotate --if-due || echo "jobs: keys rotate --if-due failed with status $?" >&2
       # The task queue's finished rows (provider/tasks.py), after 14 days in the admin's Tasks page.
       python manage.py prune_db_task_results || echo "jobs: prune_db_task_results failed with status $?" >&2
+      # Sign-in records that ended or expired over 30 days ago (accounts/session_records.py).
+      python manage.py purge_sign_ins || echo "jobs: purge_sign_ins failed with status $?" >&2
       sleep "${JOBS_INTERVAL_SECONDS:-3600}" &
       wait $!
     done

@@ -9,10 +9,12 @@ tells its clients (back-channel logout). accounts knows nothing of tokens.
 
 import contextvars
 import time
+from datetime import timedelta
 from importlib import import_module
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.dispatch import Signal
 from django.utils import timezone
 
@@ -137,9 +139,28 @@ def sign_in_client(*, sid, client_id):
             record.save(update_fields=["clients"])
 
 
-def live_sign_ins(*, user):
-    """The user's sign-ins that have not ended, most recently seen first."""
-    return list(SignInSession.objects.filter(user=user, ended_at__isnull=True).order_by("-last_seen_at"))
+def expiry_cutoff(now=None):
+    """Sign-ins last seen before this have expired with their browser session: Django keeps a session
+    SESSION_COOKIE_AGE after its last change, and one is changed at least once a minute while seen."""
+    age = settings.SESSION_COOKIE_AGE + SEEN_INTERVAL_SECONDS
+    return (now or timezone.now()) - timedelta(seconds=age)
+
+
+def live_sign_ins(*, user, include_expired=False):
+    """The user's sign-ins that have not ended (nor expired, unless asked), most recently seen first."""
+    records = SignInSession.objects.filter(user=user, ended_at__isnull=True)
+    if not include_expired:
+        records = records.filter(last_seen_at__gte=expiry_cutoff())
+    return list(records.order_by("-last_seen_at"))
+
+
+def sign_ins_purge(*, days, now=None):
+    """Delete the records of sign-ins that ended, or expired, more than `days` ago; how many went."""
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    ended = Q(ended_at__lt=cutoff)
+    expired = Q(ended_at__isnull=True, last_seen_at__lt=expiry_cutoff(now=cutoff))
+    deleted, _ = SignInSession.objects.filter(ended | expired).delete()
+    return deleted
 
 
 def _session_delete(session_key):
@@ -180,7 +201,8 @@ def user_sign_ins_end(*, user, reason, actor=None, keep_sid=None):
     Returns how many ended.
     """
     ended = 0
-    for record in live_sign_ins(user=user):
+    # Expired ones too: their apps may still hold tokens of theirs, and are told.
+    for record in live_sign_ins(user=user, include_expired=True):
         if keep_sid and record.sid == keep_sid:
             sign_in_clients_release(record=record, reason=reason)
             continue

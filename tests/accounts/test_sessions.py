@@ -287,3 +287,52 @@ def test_another_user_signing_in_in_the_same_browser_ends_the_first_ones_sign_in
     assert (alices.ended_at is not None, alices.end_reason) == (True, "logout")
     [bobs] = records(bob)
     assert bobs.ended_at is None
+
+
+# --- expiry and purge ------------------------------------------------------------------------------
+def make_record(user, sid, *, seen_ago, ended_ago=None):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from accounts.models import SignInSession
+
+    now = timezone.now()
+    return SignInSession.objects.create(
+        sid=sid,
+        user=user,
+        last_seen_at=now - timedelta(seconds=seen_ago),
+        ended_at=None if ended_ago is None else now - timedelta(seconds=ended_ago),
+    )
+
+
+def test_a_sign_in_whose_browser_session_expired_is_no_longer_listed(user, settings):
+    from accounts.session_records import live_sign_ins
+
+    settings.SESSION_COOKIE_AGE = 3600
+    make_record(user, "fresh", seen_ago=3600)  # its session may have changed up to a minute later
+    make_record(user, "expired", seen_ago=3600 + 61)
+    assert [r.sid for r in live_sign_ins(user=user)] == ["fresh"]
+    assert {r.sid for r in live_sign_ins(user=user, include_expired=True)} == {"fresh", "expired"}
+
+
+def test_purge_sign_ins_deletes_what_ended_or_expired_long_enough_ago(user, settings):
+    from accounts.models import SignInSession
+
+    settings.SESSION_COOKIE_AGE = 3600
+    day = 86400
+    make_record(user, "live", seen_ago=10)
+    make_record(user, "ended-recently", seen_ago=day, ended_ago=29 * day)
+    make_record(user, "ended-long-ago", seen_ago=40 * day, ended_ago=31 * day)
+    make_record(user, "expired-long-ago", seen_ago=31 * day + 3600 + 61)
+    make_record(user, "expired-recently", seen_ago=30 * day)
+    out = io.StringIO()
+    call_command("purge_sign_ins", "--json", stdout=out)
+    assert json.loads(out.getvalue()) == {"sign_in_sessions": 2}
+    assert set(SignInSession.objects.values_list("sid", flat=True)) == {
+        "live",
+        "ended-recently",
+        "expired-recently",
+    }
+    with pytest.raises(CommandError):
+        call_command("purge_sign_ins", "--days", "-1")
