@@ -55,7 +55,13 @@ def test_the_grant_type_filter_lists_only_grants_signet_creates(admin_http, rp_c
     page = admin_http.get(reverse("admin:oidc_client_changelist"))
     [grant_filter] = [f for f in page.context["cl"].filter_specs if f.title == "grant type"]
     offered = [choice["display"] for choice in grant_filter.choices(page.context["cl"])]
-    assert offered == ["All", "Authorization code", "Client credentials", "Resource owner password-based"]
+    assert offered == [
+        "All",
+        "Authorization code",
+        "Client credentials",
+        "Resource owner password-based",
+        "Device Code",
+    ]
     listed = admin_http.get(reverse("admin:oidc_client_changelist"), {"authorization_grant_type": "password"})
     assert rp_client[0].client_id not in listed.content.decode()
 

@@ -36,7 +36,7 @@ def test_the_index_shows_signets_sections_and_unlock_lifts_a_lock(operator_page,
     page = operator_page
     page.goto("/admin/")
     captions = [c.strip() for c in page.locator("#content-main caption").all_text_contents()]
-    assert captions == ["Clients", "Users", "Signing keys", "Audit", "Lockouts"], captions
+    assert captions == ["Clients", "Users", "Signing keys", "Audit", "Lockouts", "Tasks"], captions
     shoot(page, "admin-01-index")
 
     _failures("alice@example.com", "203.0.113.5", 5)
