@@ -1,4 +1,5 @@
-"""Authorization (consent), userinfo and the consents account page. Thin: rules live elsewhere."""
+"""The authorization endpoint (consent, the access-refused page) and the consents account page. Thin: rules
+live elsewhere."""
 
 from functools import partial
 from urllib.parse import parse_qsl, urlencode, urlsplit
