@@ -5,6 +5,7 @@ checked again at each token request because membership can change between the si
 exchange, and long after it (a refresh token lives for weeks).
 """
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from . import client_cache
@@ -23,3 +24,16 @@ def user_may_use(client, user):
         return True
     memberships = get_user_model().groups.through.objects
     return memberships.filter(user_id=user.pk, group_id__in=allowed).exists()
+
+
+def refusal_context(client):
+    """What the access-refused page (oidc/access_denied.html) shows besides the client: who to ask."""
+    contact = settings.SIGNET_OPERATOR_CONTACT
+    return {"application": client, "contact": contact, "contact_href": contact_href(contact)}
+
+
+def contact_href(contact):
+    """A link to the operator's contact: an http(s) URL as it is, an email address as mailto:."""
+    if contact.startswith(("https://", "http://")):
+        return contact
+    return f"mailto:{contact}" if "@" in contact and ":" not in contact else None

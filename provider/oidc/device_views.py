@@ -22,10 +22,11 @@ from accounts import authn, mfa_policy
 from accounts.sessions import session_auth_time, session_sid
 from provider import context, ratelimit
 
-from . import device
+from . import access_policy, device
 from .authorization import ENROL, authentication_step
 
 TEMPLATE = "oidc/device.html"
+REFUSED = "oidc/access_denied.html"
 # The form's buttons: either answers the request the hidden user_code names.
 APPROVE, DENY = "approve", "deny"
 
@@ -108,6 +109,11 @@ class DeviceView(View):
         owed = owed_step(request, row.client)
         if owed is not None:
             return owed
+        if not access_policy.user_may_use(row.client, request.user):
+            # Issue 18: a user outside the client's groups is told so here, at Signet; the device
+            # hears access_denied at its next poll instead of waiting for the code to expire.
+            device.device_authorization_decide(row=row, user=request.user, approve=False)
+            return render(request, REFUSED, access_policy.refusal_context(row.client), status=403)
         answer = request.POST.get("answer")
         if answer not in (APPROVE, DENY):
             return self.confirm(row)

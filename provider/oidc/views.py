@@ -187,10 +187,8 @@ class AuthorizeView(dot_views.AuthorizationView):
         scopes, _credentials = self.validate_authorization_request(self.request)  # validated once, kept
         self.oauth2_data = {**credentials, "scope": scopes}
         context = {
-            "application": client,
+            **access_policy.refusal_context(client),
             "form": self.get_form(),
-            "contact": settings.SIGNET_OPERATOR_CONTACT,
-            "contact_href": _contact_href(settings.SIGNET_OPERATOR_CONTACT),
             "consent_form_field": CONSENT_FORM_FIELD,
         }
         return TemplateResponse(self.request, "oidc/access_denied.html", context, status=403)
@@ -395,13 +393,6 @@ class AuthorizeView(dot_views.AuthorizationView):
             fragment=oauthlib_error.response_mode == "fragment",
         )
         return self.redirect(uri, application)
-
-
-def _contact_href(contact):
-    """A link to the operator's contact: an http(s) URL as it is, an email address as mailto:."""
-    if contact.startswith(("https://", "http://")):
-        return contact
-    return f"mailto:{contact}" if "@" in contact and ":" not in contact else None
 
 
 def _json_or_none(value):

@@ -211,6 +211,21 @@ def test_a_denied_request_is_access_denied(issuer, tv, user):
     assert "unknown or has expired" in again.text
 
 
+def test_a_user_outside_the_clients_groups_is_told_at_signet_and_the_device_denied(issuer, tv, user):
+    from django.contrib.auth.models import Group
+
+    tv.allowed_groups.add(Group.objects.create(name="family"))
+    body = started(issuer, tv)
+    browser, page = signed_in_at_device_page(issuer, body["verification_uri_complete"])
+    refused = browser.submit(page)
+    assert refused.status_code == 403, refused.text[:2000]
+    assert "not allowed to use Living-room TV" in refused.text
+    assert 'id="deviceDecision"' not in refused.text and 'id="accessDeniedForm"' not in refused.text
+    # The device is answered at once, not left polling until the code expires.
+    assert error_of(poll(issuer, tv, body["device_code"])) == "access_denied"
+    assert DeviceAuthorization.objects.get().user == user
+
+
 def test_an_expired_code_is_expired_token_and_unknown_on_the_page(issuer, tv, user, clock):
     body = started(issuer, tv)
     browser, page = signed_in_at_device_page(issuer, body["verification_uri_complete"])
