@@ -11,6 +11,7 @@ import argparse
 import fcntl
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -29,7 +30,7 @@ RESULTS = ROOT / "bench" / "results"
 LIFETIMES = {"accessToken": 600, "idToken": 600, "authorizationCode": 60, "refreshToken": 2592000}
 KEYCLOAK_LOGINS_PER_VCPU = 15
 # 8 empties the token tables: last. 11 and 9 start instances of their own on the same database.
-ALL_SCENARIOS = ["0", "1", "2", "3", "4", "5", "10", "6", "7", "11", "9", "8"]
+ALL_SCENARIOS = ["0", "1", "1m", "2", "3", "4", "5", "10", "6", "7", "11", "9", "8"]
 TITLES = {
     "0": "the floor: bare Django views under the same gunicorn, next to the peer's client credentials",
     "0a": "floor: a constant JSON answer (Django's request handling only)",
@@ -38,6 +39,7 @@ TITLES = {
     "0d": "userinfo floor: a Bearer RS256 JWT verified + one SELECT by a unique key (raw cursor)",
     "0e": "introspection floor: 0d with Basic authentication and the token in the form body",
     "1": "client credentials, client_secret_basic, JWT access token",
+    "1m": "scenario 1 with /metrics on vs off: two instances of Signet, alternating rounds",
     "2": "authorization-code exchange (ID token + JWT access token + refresh token)",
     "3": "refresh grant with rotation",
     "4a": "discovery GET",
@@ -327,6 +329,44 @@ def scenario_0(run):
 
 def scenario_1(run):
     return {"1": run.alternate("1", run.servers, cc_preparer(run))}
+
+
+def scenario_1m(run):
+    """What recording metrics costs: scenario 1 against the run's Signet (metrics off) and a sibling
+    instance with SIGNET_METRICS=on (same database, keys, settings and gunicorn command), in
+    alternating rounds. The peer takes no part; the ratio is on/off, round by round."""
+    import requests
+
+    token = secrets.token_urlsafe(32)
+    instance = run.signet.sibling("metrics-on")
+    instance.name = "metrics_on"
+    instance.env = {**run.signet.env, "SIGNET_METRICS": "on", "SIGNET_METRICS_TOKEN": token}
+    run.servers_extra.append(instance)
+    try:
+        instance.start()
+        result = run.alternate("1m", [run.signet, instance], cc_preparer(run))
+        # Once, outside the rounds: the instance did count what it served, summed over its workers.
+        page = requests.get(
+            instance.url + "/metrics", headers={"Authorization": f"Bearer {token}"}, timeout=10
+        )
+        page.raise_for_status()
+        result["tokens_counted"] = _metric_sum(page.text, "signet_tokens_issued_total")
+    finally:
+        instance.stop()
+        run.servers_extra.remove(instance)
+    off, on = result["rounds"]["signet"], result["rounds"]["metrics_on"]
+    result["ratio_cpu"] = stats.summary(stats.ratios([r["cpu_ms"] for r in on], [r["cpu_ms"] for r in off]))
+    result["ratio_rps"] = stats.summary(stats.ratios([r["rps"] for r in on], [r["rps"] for r in off]))
+    return {"1m": result}
+
+
+def _metric_sum(text, name):
+    """The sum of a metric's samples over all its labels, from Prometheus' text format."""
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith(name + "{") or line.startswith(name + " "):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
 
 
 def scenario_2(run):
@@ -763,6 +803,7 @@ def scenario_11(run):
 SCENARIOS = {
     "0": scenario_0,
     "1": scenario_1,
+    "1m": scenario_1m,
     "2": scenario_2,
     "3": scenario_3,
     "4": scenario_4,
@@ -842,6 +883,7 @@ def report(results, machine, config):
     if rows:
         lines += [stats.markdown_table(header, rows), ""]
     lines += floor_table(results.get("0"))
+    lines += metrics_cost_table(results.get("1m"))
     lines += targets(results, quick=config.get("quick", False))
     return "\n".join(lines)
 
@@ -871,6 +913,25 @@ def floor_table(r):
     header = ["#", TITLES["0"], "req/s", "CPU ms/req", "CPU ratio to the peer's grant"]
     return [stats.markdown_table(header, rows), ""]
 
+
+def metrics_cost_table(r):
+    """Scenario 1m: scenario 1 with metrics off and on, and the ratio."""
+    if r is None:
+        return []
+    if "na" in r:
+        return [f"1m: metrics on vs off → n/a: {r['na']}", ""]
+    fmt = stats.fmt
+    rows = [
+        [name, fmt(r["servers"][key]["rps"], 0), fmt(r["servers"][key]["cpu_ms"])]
+        for name, key in (("metrics off", "signet"), ("metrics on", "metrics_on"))
+    ]
+    rows.append(["on / off", fmt(r.get("ratio_rps")), fmt(r.get("ratio_cpu"))])
+    header = ["1m: " + TITLES["1m"], "req/s", "CPU ms/req"]
+    note = f"(tokens the metrics-on instance counted: {r.get('tokens_counted', 0):.0f})"
+    return [stats.markdown_table(header, rows), note, ""]
+
+
+METRICS_COST_LIMIT = 1.03
 
 # Issue 15's targets: CPU ratio Signet/peer, median of the alternating rounds.
 PEER_RATIO_TARGETS = (
@@ -952,6 +1013,14 @@ def target_rows(results):
         ratio = r.get("ratio_floor")
         met = _at_most(ratio, FLOOR_RATIO_TARGET)
         rows.append(_row(key, what, figure, target, met, value=_median(ratio)))
+    target = f"≤ {METRICS_COST_LIMIT:g}× scenario 1's CPU/request with metrics off"
+    if not failed("1m", "metrics on vs off", target, "issue 17"):
+        r = results["1m"]
+        cpu = r["servers"]["signet"]["cpu_ms"], r["servers"]["metrics_on"]["cpu_ms"]
+        ratio = r.get("ratio_cpu")
+        figure = f"{fmt(ratio)}× ({fmt(cpu[1])} on vs {fmt(cpu[0])} ms off)"
+        met = _at_most(ratio, METRICS_COST_LIMIT)
+        rows.append(_row("1m", "metrics on vs off", figure, target, met, "issue 17", value=_median(ratio)))
     mem = results.get("9")
     pss_target = f"≤ {INSTANCE_PSS_LIMIT_MB} MB"
     if not failed("9", "memory of an instance, summed PSS", pss_target) and mem.get("signet"):

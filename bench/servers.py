@@ -72,6 +72,7 @@ def start_gunicorn(app, server):
             "30",
             "--log-level",
             "warning",
+            *(["-c", server.gunicorn_config] if server.gunicorn_config else []),
         ],
         cwd=ROOT,
         env=server.env,
@@ -84,6 +85,7 @@ class Server:
     name = "server"
     proc = None
     log_path = None
+    gunicorn_config = None  # a gunicorn settings file, for the servers whose command line has one
 
     def stop(self):
         if self.proc is not None and self.proc.poll() is None:
@@ -142,6 +144,8 @@ class Signet(Server):
     """Signet under gunicorn on a throwaway PostgreSQL database, with production settings (DEBUG off)."""
 
     name = "signet"
+    # As docker-entrypoint.sh starts it: each worker's metrics in a folder of the run (off unless asked).
+    gunicorn_config = "provider/gunicorn_conf.py"
 
     def __init__(self, *, workdir, dbname, workers, threads, redis_url, sample_api_audience=""):
         self.workdir = Path(workdir)
