@@ -171,7 +171,9 @@ def test_each_run_starts_from_zero_in_an_operators_folder(tmp_path, monkeypatch)
 def test_without_a_folder_the_master_makes_one_and_removes_it(tmp_path, monkeypatch):
     import tempfile
 
-    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    # Set, then deleted: monkeypatch undoes both, so the folder the hook names does not outlive the test.
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "placeholder")
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR")
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     gunicorn_conf.on_starting(None)
     made = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
