@@ -1,6 +1,8 @@
 from axes.backends import AxesStandaloneBackend
 from django.contrib.auth.backends import ModelBackend
 
+from provider import metrics
+
 
 class EmailBackend(ModelBackend):
     """ModelBackend with a case-insensitive email lookup (the manager's natural key)."""
@@ -9,7 +11,12 @@ class EmailBackend(ModelBackend):
         # NUL bytes can't be in any stored email; PostgreSQL would raise on them.
         if username and "\x00" in username:
             return None
-        return super().authenticate(request, username=username, password=password, **kwargs)
+        user = super().authenticate(request, username=username, password=password, **kwargs)
+        if user is not None:
+            # Counted where the password is checked, not at login: a second step may follow it, and
+            # a passkey signs in without one (failures come from Django's user_login_failed).
+            metrics.sign_in(method=metrics.PASSWORD, outcome=metrics.SUCCESS)
+        return user
 
 
 class LoginProtectionBackend(AxesStandaloneBackend):

@@ -134,13 +134,12 @@ def _client_authentication_failed(client_id, fields):
 
 # What each audit event (provider/audit/events.py) adds to; `audit()` passes every event here, so
 # one grep for an event name finds both its row and its counter. login.failed covers the password
-# grant's failures too (Django's authenticate() sends user_login_failed); its successes are
-# token.password_grant.succeeded, as that grant signs no session in.
+# grant's failures too (Django's authenticate() sends user_login_failed). A correct password is
+# counted where it is checked (accounts/backends.py), not at login: a second step may follow it, and
+# a passkey signs in without one.
 EVENTS = {
     "token.issued": _token_issued,
-    "login.succeeded": lambda client_id, fields: sign_in(method=PASSWORD, outcome=SUCCESS),
     "login.failed": lambda client_id, fields: sign_in(method=PASSWORD, outcome=FAILURE),
-    "token.password_grant.succeeded": lambda client_id, fields: sign_in(method=PASSWORD, outcome=SUCCESS),
     # login.locked_out is audited for every attempt a lock refuses too: locks are counted where one
     # is imposed (`lockout`, from accounts/lockout.py).
     "token.refresh_reuse": lambda client_id, fields: REFRESH_REUSE.labels(client_id or "").inc(),

@@ -245,6 +245,20 @@ def test_sign_in_with_a_passkey_alone(client, registered, user):
     assert [e.data["purpose"] for e in events("passkey.used")] == ["sign_in"]
 
 
+def test_a_passkey_sign_in_counts_as_a_passkey_not_a_password(client, registered, settings):
+    from prometheus_client import REGISTRY
+
+    settings.SIGNET_METRICS = True
+
+    def count(method):
+        labels = {"method": method, "outcome": "success"}
+        return REGISTRY.get_sample_value("signet_sign_ins_total", labels) or 0
+
+    before = count("pwd"), count("hwk")
+    assert sign_in_with(client, registered).status_code == 200
+    assert (count("pwd"), count("hwk")) == (before[0], before[1] + 1)
+
+
 def test_a_synced_passkey_is_a_software_key(signed_in, user):
     authenticator = SoftAuthenticator(synced=True, counting=False)
     assert register(signed_in, authenticator).status_code == 201
