@@ -21,9 +21,22 @@ from django.views.decorators.http import require_POST
 
 from provider import untrusted_json
 
-from . import passkeys
 from .authn_views import require_recent_auth
-from .passkeys import PasskeyError
+from .passkey_errors import PasskeyError
+
+
+class _Passkeys:
+    """accounts/passkeys.py, imported on a worker's first passkey request rather than with the URLconf:
+    py_webauthn (with pyOpenSSL and cbor2) adds about 5 MB to every worker, and a worker that serves
+    only the token endpoints never needs it (bench/README.md, scenario 9)."""
+
+    def __getattr__(self, name):
+        from . import passkeys as module
+
+        return getattr(module, name)
+
+
+passkeys = _Passkeys()
 
 # WebAuthn responses are a few kilobytes; an attestation with a certificate chain stays well below.
 MAX_BODY_LENGTH = 64 * 1024

@@ -46,6 +46,7 @@ from provider.audit import audit
 
 from . import authn, factor_notices, mfa_policy, recovery_codes
 from .models import Passkey
+from .passkey_errors import PasskeyError
 
 log = logging.getLogger("signet.accounts")
 
@@ -66,17 +67,6 @@ _BAD_INPUT = (WebAuthnException, ValueError, TypeError, LookupError, OverflowErr
 
 # The clock challenges expire by; tests replace it to move time without waiting.
 clock = time.time
-
-
-class PasskeyError(Exception):
-    """A refused ceremony: `error` a stable code, `message` for the person, `status` the HTTP status."""
-
-    def __init__(self, error, message, status=400, method=None):
-        super().__init__(error)
-        self.error = error
-        self.message = message
-        self.status = status
-        self.method = method  # the refused passkey's amr kind (hwk/swk), when it was found
 
 
 @dataclass(frozen=True)
