@@ -32,6 +32,7 @@ MAX_URIS = 20
 MAX_URI_LENGTH = 2000
 MAX_CONTACTS = 10
 DEFAULT_NAME = "Dynamically registered client"
+CLIENT_ID_MAX_LENGTH = Client._meta.get_field("client_id").max_length
 REGISTRATION_FIELDS = ("registration_source", "registration_access_token_checksum", "registration_metadata")
 
 
@@ -92,6 +93,18 @@ def _use_initial_access_token(token, client_id):
 
 
 # --- Metadata rules (RFC 7591 2) ---------------------------------------------------------------------
+
+
+def _has_nul(value):
+    """True when a NUL is anywhere in the metadata: no value needs one, and PostgreSQL stores none
+    (a text or jsonb column refuses it with an error, not a refusal)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 def _string(metadata, name, *, default="", max_length=255):
@@ -191,6 +204,8 @@ def client_settings(metadata, *, mode):
     """
     if not isinstance(metadata, dict):
         raise metadata_error("The request body must be a JSON object.")
+    if _has_nul(metadata):
+        raise metadata_error("The metadata contains a NUL character.")
     if "software_statement" in metadata:
         # RFC 7591 2.3: Signet trusts no software statement issuer, so it cannot accept one.
         raise RegistrationError("invalid_software_statement", "Software statements are not accepted.")
@@ -279,9 +294,14 @@ def registered_client(client_id, token):
 
     The checksums are compared in constant time; an unknown client costs the same comparison.
     """
-    client = Client.objects.filter(
-        client_id=client_id, registration_source=Client.RegistrationSource.DCR
-    ).first()
+    # The client id comes from the URL: one no client can have (a NUL, which PostgreSQL refuses in a
+    # query, or longer than the column) is not looked up.
+    possible = 0 < len(client_id) <= CLIENT_ID_MAX_LENGTH and "\x00" not in client_id
+    client = (
+        Client.objects.filter(client_id=client_id, registration_source=Client.RegistrationSource.DCR).first()
+        if possible
+        else None
+    )
     stored = client.registration_access_token_checksum if client is not None else ""
     given = checksum(token or "")
     if not hmac.compare_digest(given, stored or "0" * 64) or not token or client is None:

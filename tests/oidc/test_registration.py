@@ -234,6 +234,7 @@ def test_a_grant_scope_mismatch_is_invalid_client_metadata(token_mode):
     assert "scope" in response.json()["error_description"]
 
 
+NONE = b'{"redirect_uris": ["https://rp.example.com/cb"], "token_endpoint_auth_method": "none", '
 HOSTILE = [
     (b"application/json", b"{"),
     (b"application/json", b"\xff\xfe\x00"),
@@ -245,6 +246,9 @@ HOSTILE = [
     (b"application/json", b'{"grant_types": "authorization_code"}'),
     (b"application/json", b'{"jwks": [], "token_endpoint_auth_method": "private_key_jwt"}'),
     (b"application/json", b'{"redirect_uris": ["https://rp.example.com/\\u0000"]}'),
+    # Open mode's own public client, so that only the NUL is wrong with it.
+    (b"application/json", NONE + b'"client_name": "a\\u0000b"}'),
+    (b"application/json", NONE + b'"contacts": ["\\u0000"]}'),
     (b"text/plain", b"redirect_uris=x"),
     (b"application/json\x00", b"{}"),
 ]
