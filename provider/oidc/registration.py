@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .models import PRIVATE_KEY_JWT, Client, InitialAccessToken
+from .scopes import default_scopes
 from .services import GRANTS, client_create, client_update
 
 # RFC 7591 2: the metadata values Signet can honour, and the Signet grant each grant_types value means.
@@ -330,9 +331,11 @@ def update(client, metadata):
         "backchannel_logout_uri": kwargs["backchannel_logout_uri"],
         "jwks": kwargs["jwks"],
         "jwks_uri": kwargs["jwks_uri"],
+        # A full replacement: a scope left out is the default a new registration would get.
+        "scopes": kwargs["scopes"]
+        if kwargs["scopes"] is not None
+        else default_scopes(GRANTS[kwargs["grant"]]),
     }
-    if kwargs["scopes"] is not None:
-        changes["scopes"] = kwargs["scopes"]
     try:
         with transaction.atomic():
             changed = client_update(client=client, **changes)

@@ -303,6 +303,8 @@ def test_read_update_and_delete_with_the_registration_access_token(open_mode, br
     # Full replacement: what the PUT left out (contacts, logo_uri) is gone.
     assert updated.json()["redirect_uris"] == [new_uri] and updated.json()["client_name"] == "Renamed"
     assert "contacts" not in updated.json() and "logo_uri" not in updated.json()
+    # The scope left out is back to the default (which adds email to what PUBLIC registered).
+    assert updated.json()["scope"] == "openid profile email offline_access"
     assert stored(body["client_id"]).redirect_uris == new_uri
 
     refused = manage(body, "PUT", token, {**replacement, "redirect_uris": ["http://rp.example.com/cb"]})
