@@ -25,6 +25,8 @@ LEAN_VIEWS = frozenset(
         "oauth2_provider:device-authorization",
         "oauth2_provider:introspect",
         "oauth2_provider:revoke-token",
+        "oauth2_provider:register",
+        "oauth2_provider:register-client",
         "oauth2_provider:user-info",
         "oauth2_provider:jwks-info",
         "oauth2_provider:oidc-connect-discovery-info",

@@ -376,6 +376,8 @@ SIGNET_RATELIMIT_PASSWORD_RESET = _rate("SIGNET_RATELIMIT_PASSWORD_RESET", "5/h"
 SIGNET_RATELIMIT_PASSWORD_RESET_EMAIL = _rate("SIGNET_RATELIMIT_PASSWORD_RESET_EMAIL", "3/h")
 # Wrong user codes typed on /device, per client address and per browser session (RFC 8628 5.1).
 SIGNET_RATELIMIT_DEVICE_CODE = _rate("SIGNET_RATELIMIT_DEVICE_CODE", "10/m")
+# Registrations at /register per client address when SIGNET_REGISTRATION=open.
+SIGNET_RATELIMIT_REGISTRATION = _rate("SIGNET_RATELIMIT_REGISTRATION", "10/h")
 # A cache outage must not take the token endpoint down with it.
 RATELIMIT_FAIL_OPEN = True
 
@@ -483,6 +485,11 @@ SIGNET_HTTP_REDIRECT_URIS = _flag(env.str("SIGNET_HTTP_REDIRECT_URIS", default="
 # A private_key_jwt client's jwks_uri may resolve to a private, loopback or link-local address (SSRF
 # guard off: a provider and its clients on one private network; tests).
 SIGNET_ALLOW_PRIVATE_JWKS_URI = env.bool("SIGNET_ALLOW_PRIVATE_JWKS_URI", default=False)
+# Dynamic client registration at /register (RFC 7591/7592): off; token (an initial access token an
+# operator minted with `manage.py clients registration-token`); open (anyone, public clients only).
+SIGNET_REGISTRATION = env.str("SIGNET_REGISTRATION", default="off").strip().lower() or "off"
+if SIGNET_REGISTRATION not in ("off", "token", "open"):
+    raise ImproperlyConfigured("SIGNET_REGISTRATION must be off, token or open.")
 
 # Descriptions as the consent page shows them, in the page's language.
 SIGNET_SCOPES = {

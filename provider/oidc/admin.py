@@ -20,6 +20,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import ngettext
 from oauth2_provider import admin as dot_admin
 from oauth2_provider.models import (
@@ -185,8 +186,23 @@ class GrantTypeFilter(admin.SimpleListFilter):
 
 class ClientAdmin(admin.ModelAdmin):
     form = ClientForm
-    list_display = ("name", "client_id", "client_type", "authorization_grant_type", "is_active", "updated")
-    list_filter = ("is_active", "client_type", GrantTypeFilter, "skip_authorization", "require_mfa")
+    list_display = (
+        "name",
+        "client_id",
+        "registration_badge",
+        "client_type",
+        "authorization_grant_type",
+        "is_active",
+        "updated",
+    )
+    list_filter = (
+        "is_active",
+        "client_type",
+        GrantTypeFilter,
+        "registration_source",
+        "skip_authorization",
+        "require_mfa",
+    )
     search_fields = ("name", "client_id", "redirect_uris", "audiences")
     ordering = ("name",)
     actions = ("disable_clients", "enable_clients")
@@ -198,7 +214,14 @@ class ClientAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         # The client id is what relying parties are configured with: fixed once the client exists.
-        return ("client_id", "created", "updated") if obj is not None else ()
+        return ("client_id", "registration_badge", "created", "updated") if obj is not None else ()
+
+    @admin.display(description="registered by", ordering="registration_source")
+    def registration_badge(self, obj):
+        # RFC 7591: a client its developer registered at /register, managed with its own token (RFC 7592).
+        if obj.registered_dynamically:
+            return format_html('<span class="signet-badge" title="{}">{}</span>', obj.name, "self-registered")
+        return "operator"
 
     def save_model(self, request, obj, form, change):
         if obj.authenticates_with_key:

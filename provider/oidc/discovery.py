@@ -25,7 +25,7 @@ def _url(name):
 
 def provider_metadata():
     """OpenID Provider Metadata (OIDC Discovery 3) and RFC 8414: only what actually works."""
-    return {
+    metadata = {
         "issuer": settings.OIDC_ISSUER,
         "authorization_endpoint": _url("oauth2_provider:authorize"),
         "token_endpoint": _url("oauth2_provider:token"),
@@ -81,6 +81,10 @@ def provider_metadata():
         "backchannel_logout_supported": True,
         "backchannel_logout_session_supported": True,
     }
+    if settings.SIGNET_REGISTRATION in ("token", "open"):
+        # RFC 8414 2 / OIDC Discovery 3: where clients register themselves (RFC 7591).
+        metadata["registration_endpoint"] = _url("oauth2_provider:register")
+    return metadata
 
 
 # The document as served by this process, built on first use after start-up or a settings change.

@@ -150,9 +150,22 @@ class Client(AbstractApplication):
         help_text="An https URL serving the client's JWK Set, fetched and cached (instead of a JWKS).",
     )
 
+    # RFC 7592: a client registered at /register (DOT's registration_source "dcr") is managed by its
+    # developer with its registration access token, of which only the SHA-256 checksum is kept.
+    registration_access_token_checksum = models.CharField(
+        max_length=64, blank=True, default="", editable=False
+    )
+    # RFC 7591 2: what the client registered that Signet keeps but does not act on (contacts, logo_uri,
+    # the token_endpoint_auth_method and grant_types as named), returned as registered.
+    registration_metadata = models.JSONField(null=True, blank=True, editable=False)
+
     class Meta(AbstractApplication.Meta):
         swappable = "OAUTH2_PROVIDER_APPLICATION_MODEL"
         verbose_name = "client"
+
+    @property
+    def registered_dynamically(self):
+        return self.registration_source == self.RegistrationSource.DCR
 
     def save(self, *args, **kwargs):
         # Every Signet client is an OpenID Connect client signing with the keys/ app's RSA keys.
@@ -393,3 +406,27 @@ class DeviceAuthorization(models.Model):
     @property
     def scope_list(self):
         return self.scope.split()
+
+
+class InitialAccessToken(models.Model):
+    """An initial access token (RFC 7591 3): lets whoever holds it register one client at /register.
+
+    Minted by an operator (`manage.py clients registration-token`), shown once, stored as its SHA-256
+    checksum. Single-use: a token handed to a developer registers one client, so a leaked or forgotten
+    one is worth at most one client, and each registration traces back to one minting.
+    """
+
+    checksum = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(db_index=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+    client_id = models.CharField(
+        max_length=100, blank=True, default="", help_text="The client it registered."
+    )
+    created_by = models.CharField(max_length=150, blank=True, default="")
+
+    class Meta:
+        verbose_name = "initial access token"
+
+    def __str__(self):
+        return f"initial access token {self.pk}"

@@ -8,6 +8,7 @@ from . import discovery, logout, views
 from .device_views import DeviceView
 from .endpoints.device_authorization import device_authorization
 from .endpoints.introspect import introspect
+from .endpoints.register import register, register_client
 from .endpoints.revoke import revoke
 from .endpoints.token import token
 from .endpoints.userinfo import userinfo
@@ -25,6 +26,9 @@ urlpatterns = [
     path("jwks", jwks, name="jwks-info"),
     path("revoke", revoke, name="revoke-token"),
     path("introspect", introspect, name="introspect"),
+    # RFC 7591 / RFC 7592: 404 unless SIGNET_REGISTRATION is token or open.
+    path("register", register, name="register"),
+    path("register/<str:client_id>", register_client, name="register-client"),
     path("logout", logout.LogoutView.as_view(), name="rp-initiated-logout"),
     # Under accounts/ with the user's other pages; listed before the accounts app's own URLs.
     path("accounts/consents/", views.ConsentListView.as_view(), name="consents"),

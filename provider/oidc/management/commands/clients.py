@@ -6,6 +6,7 @@ from django.db import transaction
 from provider.cli import OperatorCommand
 
 from ...models import ASSERTION_ALGORITHMS, PRIVATE_KEY_JWT, Client
+from ...registration import initial_access_token_create
 from ...services import (
     GRANTS,
     client_create,
@@ -209,6 +210,13 @@ class Command(OperatorCommand):
             ("delete", "delete a client and its tokens"),
         ):
             subparsers.add_parser(action, help=text).add_argument("client_id")
+        token = subparsers.add_parser(
+            "registration-token",
+            help="mint an initial access token for /register (SIGNET_REGISTRATION=token), printed once",
+        )
+        token.add_argument(
+            "--expires-in", type=int, default=86400, metavar="SECONDS", help="default: 86400 (a day)"
+        )
 
     def add_update(self, subparsers):
         update = subparsers.add_parser(
@@ -431,6 +439,18 @@ class Command(OperatorCommand):
             {"client_id": client_id, "client_secret": secret},
             f"client_id: {client_id}\nclient_secret: {secret}\n"
             "(the secret is shown only now; the old one no longer works)",
+        )
+
+    def do_registration_token(self, expires_in, **o):
+        try:
+            row, token = initial_access_token_create(expires_in=expires_in, created_by=self.actor)
+        except ValidationError as e:
+            self.fail(_validation_message(e))
+        self.audit("registration_token.created", token_id=row.pk, expires_at=row.expires_at.isoformat())
+        self.emit(
+            {"initial_access_token": token, "expires_at": row.expires_at.isoformat(), "single_use": True},
+            f"initial_access_token: {token}\nexpires_at: {row.expires_at.isoformat()}\n"
+            "(shown only now; it registers one client at /register, as a Bearer token)",
         )
 
     def do_delete(self, client_id, **o):
