@@ -81,21 +81,20 @@ def generate_key(alg, *, size=None):
     `size` applies to RSA only: P-256 and Ed25519 keys have the size of their curve.
     """
     if alg == "RS256":
-        key = jwk.JWK.generate(kty="RSA", size=size)
-    elif alg in KEY_TYPES:
-        kty, crv = KEY_TYPES[alg]
-        key = jwk.JWK.generate(kty=kty, crv=crv)
-        size = 256
-    else:
+        return (*generate_rsa_key(size), size)
+    if alg not in KEY_TYPES:
         raise ValueError(f"unsupported signing algorithm {alg!r}")
+    kty, crv = KEY_TYPES[alg]
+    key = jwk.JWK.generate(kty=kty, crv=crv)
     kid = key.thumbprint()  # RFC 7638, SHA-256
-    return kid, public_jwk_of(key, kid), key, size
+    return kid, public_jwk_of(key, kid), key, 256
 
 
 def generate_rsa_key(size):
     """Return (kid, public JWK dict, private jwk.JWK) for a new RSA key."""
-    kid, public, key, _size = generate_key("RS256", size=size)
-    return kid, public, key
+    key = jwk.JWK.generate(kty="RSA", size=size)
+    kid = key.thumbprint()  # RFC 7638, SHA-256
+    return kid, public_jwk_of(key, kid), key
 
 
 def _oct(raw):
