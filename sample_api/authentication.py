@@ -104,12 +104,13 @@ class BearerTokenAuthentication(BaseAuthentication):
         if token is None:
             return None
         try:
+            keys = jwks_client()
             claims = verified_tokens().access_token_verify(
                 token,
-                keys=jwks_client(),
+                keys=keys,
                 issuer=settings.RESOURCE_ISSUER,
                 audience=settings.RESOURCE_AUDIENCE,
-                algorithms=settings.RESOURCE_ALGORITHMS,
+                algorithms=keys.accepted_algorithms(settings.RESOURCE_ALGORITHMS),
                 leeway=settings.RESOURCE_LEEWAY_SECONDS,
             )
         except tokens.InvalidToken as e:
