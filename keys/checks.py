@@ -74,8 +74,9 @@ def check_key_timings(app_configs, **kwargs):
 
 @register(Tags.database)
 def check_stored_keys(app_configs, databases=None, **kwargs):
-    """Exactly one active key (or none yet: `keys ensure` or the first maintenance step makes one),
-    and every stored private key opens with a configured key-encryption key. Only run with --database."""
+    """Exactly one active key per algorithm (or no RS256 one yet: `keys ensure` or the first maintenance
+    step makes one), and every stored private key opens with a configured key-encryption key. Only run
+    with --database."""
     if not databases:
         return []
     from . import crypto
@@ -84,16 +85,19 @@ def check_stored_keys(app_configs, databases=None, **kwargs):
     try:
         keys = list(
             SigningKey.objects.exclude(state=SigningKey.State.REVOKED).only(
-                "kid", "state", "public_jwk", "encrypted_private_jwk"
+                "kid", "alg", "state", "public_jwk", "encrypted_private_jwk"
             )
         )
     except DatabaseError:
         return []  # not migrated yet: migrate's own checks say so
     messages = []
-    active = sum(1 for k in keys if k.state == SigningKey.State.ACTIVE)
-    if active > 1:
-        messages.append(Error(f"{active} signing keys are active; exactly one may be.", id="keys.E005"))
-    if active == 0:
+    actives = [k.alg for k in keys if k.state == SigningKey.State.ACTIVE]
+    for alg in sorted(set(actives)):
+        if (active := actives.count(alg)) > 1:
+            messages.append(
+                Error(f"{active} {alg} signing keys are active; exactly one may be.", id="keys.E005")
+            )
+    if "RS256" not in actives:
         messages.append(
             Warning(
                 "No active signing key yet: nothing can be signed until one exists.",

@@ -20,7 +20,8 @@ from functools import lru_cache
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.hazmat.primitives.asymmetric import ec, padding
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -29,10 +30,15 @@ from jwcrypto.common import JWException, base64url_encode
 
 from . import kek
 
-PUBLIC_MEMBERS = ("kty", "kid", "use", "alg", "n", "e")
+PUBLIC_MEMBERS = ("kty", "kid", "use", "alg", "n", "e", "crv", "x", "y")
 # The only algorithms a stored private key may be wrapped with: refuse anything else on the way in.
 AT_REST_ALGS = ["dir", "A256GCM"]
-SUPPORTED_ALGS = ("RS256",)
+SUPPORTED_ALGS = ("RS256", "ES256", "EdDSA")
+# The key type each algorithm signs with (RFC 7518 3.3 and 3.4, RFC 8037 3.1), and back.
+KEY_TYPES = {"RS256": ("RSA", None), "ES256": ("EC", "P-256"), "EdDSA": ("OKP", "Ed25519")}
+ALG_OF_KEY_TYPE = {kty: alg for alg, kty in KEY_TYPES.items()}
+# RFC 7518 3.4: an ES256 signature is R and S, 32 bytes each, big-endian (not DER).
+ES256_COORDINATE_BYTES = 32
 # The protected-header member that binds a ciphertext to its row (a private name: "kid" in a JWE
 # names the key that encrypted it, which is exactly what the header must not carry).
 BOUND_KID = "signing_kid"
@@ -57,11 +63,31 @@ class Opened:
     legacy: bool
 
 
+def alg_of(key):
+    """The one algorithm Signet signs with a key of this type (None for any other type or curve)."""
+    return ALG_OF_KEY_TYPE.get((key.get("kty"), key.get("crv")))
+
+
 def public_jwk_of(key, kid):
     """The public JWK Signet stores and publishes for a key: public members, kid, use, alg."""
     public = {k: v for k, v in key.export_public(as_dict=True).items() if k in PUBLIC_MEMBERS}
-    public.update({"kid": kid, "use": "sig", "alg": "RS256"})
+    public.update({"kid": kid, "use": "sig", "alg": alg_of(key)})
     return public
+
+
+def generate_key(alg, *, size=None):
+    """Return (kid, public JWK dict, private jwk.JWK, size in bits) for a new key of `alg`.
+
+    `size` applies to RSA only: P-256 and Ed25519 keys have the size of their curve.
+    """
+    if alg == "RS256":
+        return (*generate_rsa_key(size), size)
+    if alg not in KEY_TYPES:
+        raise ValueError(f"unsupported signing algorithm {alg!r}")
+    kty, crv = KEY_TYPES[alg]
+    key = jwk.JWK.generate(kty=kty, crv=crv)
+    kid = key.thumbprint()  # RFC 7638, SHA-256
+    return kid, public_jwk_of(key, kid), key, 256
 
 
 def generate_rsa_key(size):
@@ -150,9 +176,9 @@ def _parse(ciphertext):
 
 
 def _require_private_half_of(private, *, kid, public_jwk):
-    """The decrypted key must be the private RSA half of this row's public key, under this row's kid."""
-    if private.get("kty") != "RSA" or not private.has_private:
-        raise KeyMismatch(f"the stored private key of {kid} is not a private RSA key")
+    """The decrypted key must be the private half of this row's public key, under this row's kid."""
+    if alg_of(private) is None or not private.has_private:
+        raise KeyMismatch(f"the stored private key of {kid} is not a private signing key")
     if private.thumbprint() != kid or public_jwk_of(private, kid) != public_jwk:
         raise KeyMismatch(f"the stored private key of {kid} does not match its public key")
 
@@ -204,22 +230,53 @@ def verifier_for(public_key):
     return public_key.get_op_key("verify")
 
 
+def _es256_raw(der):
+    """RFC 7518 3.4: `cryptography` gives a DER ECDSA signature; JWS wants R || S, 32 bytes each."""
+    r, s = decode_dss_signature(der)
+    return r.to_bytes(ES256_COORDINATE_BYTES, "big") + s.to_bytes(ES256_COORDINATE_BYTES, "big")
+
+
+def _es256_der(raw):
+    """The DER form of an R || S signature; None unless it is exactly 64 bytes (RFC 7518 3.4)."""
+    if len(raw) != 2 * ES256_COORDINATE_BYTES:
+        return None
+    r = int.from_bytes(raw[:ES256_COORDINATE_BYTES], "big")
+    s = int.from_bytes(raw[ES256_COORDINATE_BYTES:], "big")
+    return encode_dss_signature(r, s)
+
+
 def verify(alg, public_key, signing_input, signature):
-    """Whether `signature` is a JWS signature over signing_input (RFC 7515 5.2) by the parsed key."""
-    if alg != "RS256":
-        return False
+    """Whether `signature` is a JWS signature over signing_input (RFC 7515 5.2) by the parsed key.
+
+    The caller has matched `alg` to the key (keys/jwt.py); a key of another type fails here too.
+    """
     try:
-        public_key.verify(signature, signing_input, padding.PKCS1v15(), hashes.SHA256())
-    except InvalidSignature:
+        if alg == "RS256":
+            public_key.verify(signature, signing_input, padding.PKCS1v15(), hashes.SHA256())
+        elif alg == "ES256":
+            der = _es256_der(signature)
+            if der is None:
+                return False
+            public_key.verify(der, signing_input, ec.ECDSA(hashes.SHA256()))
+        elif alg == "EdDSA":
+            public_key.verify(signature, signing_input)
+        else:
+            return False
+    except (InvalidSignature, TypeError, AttributeError):
+        # TypeError/AttributeError: a key of another type than the alg's (never by Signet's own rows).
         return False
     return True
 
 
 def sign(alg, private_key, signing_input):
     """A JWS signature over signing_input (RFC 7515 5.1) with a parsed `cryptography` key."""
-    if alg != "RS256":
-        raise ValueError(f"unsupported signing algorithm {alg!r}")
-    return private_key.sign(signing_input, padding.PKCS1v15(), hashes.SHA256())
+    if alg == "RS256":
+        return private_key.sign(signing_input, padding.PKCS1v15(), hashes.SHA256())
+    if alg == "ES256":
+        return _es256_raw(private_key.sign(signing_input, ec.ECDSA(hashes.SHA256())))
+    if alg == "EdDSA":
+        return private_key.sign(signing_input)  # RFC 8037 3.1: Ed25519 over the signing input as is
+    raise ValueError(f"unsupported signing algorithm {alg!r}")
 
 
 # A small secret of another app (a TOTP seed) at rest: the signing keys' path, bound to a purpose.

@@ -1,9 +1,10 @@
 """Compact JWS for the tokens Signet issues and reads back.
 
-Signing and verifying use the cached `cryptography` keys of the SigningKey directly (one RSA operation
-and a few base64 codings), because jwcrypto's per-call overhead (it deep-copies its header registry for
-every JWS object) is measurable on the token, introspection and userinfo paths. Verification picks the
-key by the token's `kid` among published keys and requires the alg that key was made for.
+Signing and verifying use the cached `cryptography` keys of the SigningKey directly (one RSA, ECDSA or
+Ed25519 operation and a few base64 codings), because jwcrypto's per-call overhead (it deep-copies its
+header registry for every JWS object) is measurable on the token, introspection and userinfo paths.
+Verification picks the key by the token's `kid` among published keys and requires the alg that key
+was made for.
 """
 
 import json
@@ -26,9 +27,9 @@ def _b64(data):
     return base64url_encode(data).encode("ascii")
 
 
-def sign(claims, *, typ="JWT", now=None):
-    """Sign claims with the active key; the header carries its kid."""
-    key = active_signing_key(now=now)
+def sign(claims, *, typ="JWT", now=None, alg="RS256"):
+    """Sign claims with the active key of `alg`; the header carries its kid."""
+    key = active_signing_key(now=now, alg=alg)
     header = {"alg": key.alg, "typ": typ, "kid": key.kid}
     signing_input = (
         _b64(json.dumps(header, separators=(",", ":")).encode())
@@ -79,6 +80,7 @@ def verify(token, *, now=None):
     if key is None:
         raise InvalidToken("unknown signing key")
     if key.alg != alg:
+        # RFC 8725 3.1: a key verifies with the one algorithm it was made for, never another.
         raise InvalidToken("alg does not match the key")
     signing_input, _, encoded_signature = token.rpartition(".")
     try:

@@ -34,9 +34,9 @@ class SigningKey(models.Model):
         # Viewing keys is harmless; rotating or revoking them is not, so it needs its own permission.
         permissions = [("rotate_signingkey", "Can rotate and revoke signing keys")]
         constraints = [
-            # Exactly one active key, enforced by the database as well as by the lock.
+            # Exactly one active key per algorithm, enforced by the database as well as by the lock.
             models.UniqueConstraint(
-                fields=["state"], condition=models.Q(state="active"), name="keys_one_active_key"
+                fields=["alg"], condition=models.Q(state="active"), name="keys_one_active_key_per_alg"
             ),
         ]
 

@@ -180,14 +180,21 @@ def _load(version):
 
 def _needs_maintenance(keys, now):
     """Whether this process's view of the ring says the schedule has work (decided without queries)."""
-    from .services import rotation_due
+    from .services import configured_algs, rotation_due
 
-    active = next((k for k in keys.values() if k.state == State.ACTIVE), None)
-    nexts = sorted((k for k in keys.values() if k.state == State.NEXT), key=lambda k: k.created_at)
-    if active is None or not nexts:
-        return True
-    if rotation_due(active, nexts[0], now):
-        return True
+    configured = configured_algs()
+    for alg in configured:
+        active = next((k for k in keys.values() if k.state == State.ACTIVE and k.alg == alg), None)
+        nexts = sorted(
+            (k for k in keys.values() if k.state == State.NEXT and k.alg == alg), key=lambda k: k.created_at
+        )
+        if active is None or not nexts:
+            return True
+        if rotation_due(active, nexts[0], now):
+            return True
+    for key in keys.values():
+        if key.state in (State.ACTIVE, State.NEXT) and key.alg not in configured:
+            return True  # an algorithm taken out of SIGNET_SIGNING_ALGS: its keys are withdrawn
     return any(not k.published_at(now) for k in keys.values())  # a retired key is due for purging
 
 
@@ -224,18 +231,18 @@ def invalidate():
     _cache.checked_at = NEVER
 
 
-def active_signing_key(*, now=None):
-    """The one key that signs now (never one that failed LoadedKey.trusted).
+def active_signing_key(*, now=None, alg="RS256"):
+    """The one key of `alg` that signs now (never one that failed LoadedKey.trusted).
 
     Raises NoActiveKey when there is none: reads never create one (keys.maintenance does).
     """
     for key in keyring(now=now).values():
-        if key.state == State.ACTIVE and key.trusted:
+        if key.state == State.ACTIVE and key.alg == alg and key.trusted:
             return key
     for key in keyring(now=now, force=True).values():
-        if key.state == State.ACTIVE and key.trusted:
+        if key.state == State.ACTIVE and key.alg == alg and key.trusted:
             return key
-    raise NoActiveKey("the key ring has no usable active signing key")
+    raise NoActiveKey(f"the key ring has no usable active signing key for {alg}")
 
 
 def published_keys(*, now=None):
@@ -243,7 +250,8 @@ def published_keys(*, now=None):
     now = now or clock.now()
     order = {State.ACTIVE: 0, State.NEXT: 1, State.RETIRED: 2}
     keys = [k for k in keyring(now=now).values() if k.published_at(now) and k.trusted]
-    return sorted(keys, key=lambda k: (order[k.state], k.kid))
+    algs = {alg: i for i, alg in enumerate(crypto.SUPPORTED_ALGS)}
+    return sorted(keys, key=lambda k: (algs.get(k.alg, len(algs)), order[k.state], k.kid))
 
 
 def key_by_kid(kid, *, now=None):

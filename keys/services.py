@@ -71,12 +71,21 @@ def retention_seconds():
     )
 
 
-def _create(*, state, now, size=None):
-    size = size or settings.SIGNET_KEY_SIZE
-    kid, public, private = crypto.generate_rsa_key(size)
+def configured_algs():
+    """The algorithms the ring keeps an active and a next key for (SIGNET_SIGNING_ALGS, RS256 first)."""
+    return settings.SIGNET_SIGNING_ALGS
+
+
+def _require_configured(alg):
+    if alg not in configured_algs():
+        raise ValueError(f"{alg} is not in SIGNET_SIGNING_ALGS ({', '.join(configured_algs())})")
+
+
+def _create(*, state, now, size=None, alg="RS256"):
+    kid, public, private, size = crypto.generate_key(alg, size=size or settings.SIGNET_KEY_SIZE)
     key = SigningKey.objects.create(
         kid=kid,
-        alg="RS256",
+        alg=alg,
         size=size,
         state=state,
         public_jwk=public,
@@ -84,7 +93,7 @@ def _create(*, state, now, size=None):
         created_at=now,
         activated_at=now if state == State.ACTIVE else None,
     )
-    audit("key.created", kid=kid, state=state, size=size)
+    audit("key.created", kid=kid, alg=alg, state=state, size=size)
     return key
 
 
@@ -101,8 +110,8 @@ def _retire(key, now):
     key.save(update_fields=["state", "retired_at", "retain_until", "updated_at"])
 
 
-def _active():
-    return SigningKey.objects.filter(state=State.ACTIVE).first()
+def _active(alg):
+    return SigningKey.objects.filter(state=State.ACTIVE, alg=alg).first()
 
 
 def _opens(key):
@@ -116,67 +125,98 @@ def _opens(key):
     return True
 
 
-def _oldest_next():
-    """The next key published longest: what the schedule times a rotation by (no decryption)."""
-    return SigningKey.objects.filter(state=State.NEXT).order_by("created_at").first()
+def _oldest_next(alg):
+    """The next key of `alg` published longest: what the schedule times its rotation by (no decryption)."""
+    return SigningKey.objects.filter(state=State.NEXT, alg=alg).order_by("created_at").first()
 
 
-def _successor():
-    """The oldest next key that is really ours, to promote; None if there is none.
+def _successor(alg):
+    """The oldest next key of `alg` that is really ours, to promote; None if there is none.
 
     A next row written into the database by someone without the key-encryption key is published by
     no worker (selectors.LoadedKey.trusted), and must not sign either: it is passed over, left for
     the operator (`manage.py check --database default` names it).
     """
-    for key in SigningKey.objects.filter(state=State.NEXT).order_by("created_at"):
+    for key in SigningKey.objects.filter(state=State.NEXT, alg=alg).order_by("created_at"):
         if _opens(key):
             return key
     return None
 
 
 @transaction.atomic
-def key_create(*, state=State.NEXT, size=None, now=None):
-    """Create a key; an active one only when there is none."""
+def key_create(*, state=State.NEXT, size=None, now=None, alg="RS256"):
+    """Create a key of `alg`; an active one only when that algorithm has none."""
     now = now or clock.now()
+    _require_configured(alg)
     ring = _lock_ring()
     if state not in (State.NEXT, State.ACTIVE):
         raise ValueError("new keys are next or active")
-    if state == State.ACTIVE and _active() is not None:
-        raise ValueError("there is already an active key: rotate instead")
-    key = _create(state=state, now=now, size=size)
+    if state == State.ACTIVE and _active(alg) is not None:
+        raise ValueError(f"there is already an active key for {alg}: rotate instead")
+    key = _create(state=state, now=now, size=size, alg=alg)
     _bump(ring)
     return key
 
 
-def _ensure(now):
-    """Under the lock: an active key and a pre-published next key exist. Returns (active, changed)."""
+def _ensure_alg(now, alg):
+    """Under the lock: `alg` has an active key and a pre-published next key. Returns (active, changed)."""
     changed = False
-    active = _active()
+    active = _active(alg)
     if active is None:
         # First start, or every key was revoked: the pre-published next key is the best successor,
         # since relying parties may already hold it.
-        active = _successor()
+        active = _successor(alg)
         if active is not None:
             _activate(active, now)
         else:
-            active = _create(state=State.ACTIVE, now=now)
-        audit("key.activated", kid=active.kid)
+            active = _create(state=State.ACTIVE, now=now, alg=alg)
+        audit("key.activated", kid=active.kid, alg=alg)
         changed = True
-    if _successor() is None:
-        _create(state=State.NEXT, now=now)
+    if _successor(alg) is None:
+        _create(state=State.NEXT, now=now, alg=alg)
         changed = True
     return active, changed
 
 
+def _ensure(now):
+    """Under the lock: every configured algorithm has an active and a next key; the keys of an
+    algorithm no longer configured stop signing (see _withdraw_unconfigured). Returns
+    ({alg: active}, changed)."""
+    actives, changed = {}, _withdraw_unconfigured(now)
+    for alg in configured_algs():
+        actives[alg], created = _ensure_alg(now, alg)
+        changed = changed or created
+    return actives, changed
+
+
+def _withdraw_unconfigured(now):
+    """An algorithm taken out of SIGNET_SIGNING_ALGS: its active key retires (published until its
+    tokens expire, like any retired key) and its next keys, which never signed, go at once."""
+    configured = configured_algs()
+    changed = False
+    for key in SigningKey.objects.filter(state=State.ACTIVE).exclude(alg__in=configured):
+        _retire(key, now)
+        audit("key.retired", kid=key.kid, alg=key.alg, reason="algorithm no longer configured")
+        changed = True
+    unused = SigningKey.objects.filter(state=State.NEXT).exclude(alg__in=configured)
+    if kids := list(unused.values_list("kid", flat=True)):
+        unused.delete()
+        audit("key.purged", kids=kids, reason="algorithm no longer configured")
+        changed = True
+    return changed
+
+
 @transaction.atomic
-def key_ensure_active(*, now=None):
-    """Make sure an active key and a pre-published next key exist (first start, or after revokes)."""
+def key_ensure_active(*, now=None, alg="RS256"):
+    """Make sure every configured algorithm has an active key and a pre-published next key (first
+    start, or after revokes). Returns the active key of `alg`."""
     now = now or clock.now()
+    _require_configured(alg)
     ring = _lock_ring()
-    active, changed = _ensure(now)
+    actives, changed = _ensure(now)
     if changed:
         _bump(ring)
-    return active
+    return actives[alg]
 
 
 def rotation_due(active, nxt, now):
@@ -203,42 +243,47 @@ class Rotation:
     # How long the newly active key had been in the JWKS before it started signing.
     prepublished_seconds: float | None = None
 
+    @property
+    def alg(self):
+        return self.active.alg
 
-def _rotate(now, actor=None):
-    """Under the lock: promote the oldest next key (or a new one), retire the active key, publish a
-    new next key."""
-    active = _active()
-    nxt = _successor()
+
+def _rotate(now, actor=None, alg="RS256"):
+    """Under the lock: promote the oldest next key of `alg` (or a new one), retire its active key,
+    publish a new next key. Keys of other algorithms are not touched."""
+    active = _active(alg)
+    nxt = _successor(alg)
     if active is not None:
         # Retire first: the partial unique index allows one active row at a time.
         _retire(active, now)
     prepublished = (now - nxt.created_at).total_seconds() if nxt is not None else 0.0
     if nxt is None:
-        nxt = _create(state=State.ACTIVE, now=now)
+        nxt = _create(state=State.ACTIVE, now=now, alg=alg)
     else:
         _activate(nxt, now)
-    _create(state=State.NEXT, now=now)
-    audit("key.rotated", actor=actor, kid=nxt.kid, retired_kid=active.kid if active else None)
-    log.info("signing key rotated: %s now signs", nxt.kid)
+    _create(state=State.NEXT, now=now, alg=alg)
+    audit("key.rotated", actor=actor, alg=alg, kid=nxt.kid, retired_kid=active.kid if active else None)
+    log.info("%s signing key rotated: %s now signs", alg, nxt.kid)
     return Rotation(rotated=True, active=nxt, retired=active, prepublished_seconds=prepublished)
 
 
 @transaction.atomic
-def key_rotate(*, if_due=False, now=None, actor=None):
-    """Promote the next key, retire the active one, and publish a new next key.
+def key_rotate(*, if_due=False, now=None, actor=None, alg="RS256"):
+    """Promote the next key of `alg`, retire its active one, and publish a new next key.
 
     With if_due, only when rotation_due() says so; otherwise at once, even if the next key has been
     published for less than SIGNET_KEY_PREPUBLISH_SECONDS (an operator's decision: see Rotation).
     """
     now = now or clock.now()
+    _require_configured(alg)
     ring = _lock_ring()
     if if_due:
-        active, changed = _ensure(now)
-        if not rotation_due(active, _oldest_next(), now):
+        active, changed = _ensure_alg(now, alg)
+        if not rotation_due(active, _oldest_next(alg), now):
             if changed:
                 _bump(ring)
             return Rotation(rotated=False, active=active)
-    rotation = _rotate(now, actor)
+    rotation = _rotate(now, actor, alg)
     _bump(ring)
     return rotation
 
@@ -257,17 +302,19 @@ def key_revoke(*, kid, now=None, actor=None):
     if key.state == State.REVOKED:
         return key
     was_active = key.state == State.ACTIVE
+    alg = key.alg
     key.state = State.REVOKED
     key.revoked_at = now
     # A revoked key never signs or verifies again: drop its private half.
     key.encrypted_private_jwk = ""
     key.save(update_fields=["state", "revoked_at", "encrypted_private_jwk", "updated_at"])
-    if was_active:
-        # After a leak the cause is unknown and the next key's ciphertext sits in the same table:
-        # sign with a key that did not exist before the revocation.
-        _create(state=State.ACTIVE, now=now)
-    if _successor() is None:
-        _create(state=State.NEXT, now=now)
+    # After a leak the cause is unknown and the next key's ciphertext sits in the same table: sign
+    # with a key that did not exist before the revocation. (Revoking the last key of an algorithm
+    # no longer configured leaves that algorithm without keys, as it should.)
+    if was_active and alg in configured_algs():
+        _create(state=State.ACTIVE, now=now, alg=alg)
+    if alg in configured_algs() and _successor(alg) is None:
+        _create(state=State.NEXT, now=now, alg=alg)
     _bump(ring)
     audit("key.revoked", actor=actor, kid=kid, was_active=was_active)
     log.warning("signing key revoked: %s", kid)
@@ -297,22 +344,30 @@ def key_purge_expired(*, now=None):
 
 
 @transaction.atomic
-def key_maintain(*, now=None):
-    """The schedule, in one locked transaction: an active and a next key exist, a due rotation
-    happens, expired retired keys go. keys.maintenance (woken by reads, never inside a request's
-    transaction) and `keys rotate --if-due` (container start, cron) run this."""
+def key_maintain_all(*, now=None):
+    """The schedule, in one locked transaction, for every configured algorithm on its own: an active
+    and a next key exist, a due rotation happens; then expired retired keys go. Returns
+    {alg: Rotation}. keys.maintenance (woken by reads, never inside a request's transaction) and
+    `keys rotate --if-due` (container start, cron) run this."""
     now = now or clock.now()
     ring = _lock_ring()
-    active, changed = _ensure(now)
-    rotation = Rotation(rotated=False, active=active)
-    if rotation_due(active, _oldest_next(), now):
-        rotation = _rotate(now)
-        changed = True
+    actives, changed = _ensure(now)
+    rotations = {}
+    for alg, active in actives.items():
+        rotations[alg] = Rotation(rotated=False, active=active)
+        if rotation_due(active, _oldest_next(alg), now):
+            rotations[alg] = _rotate(now, alg=alg)
+            changed = True
     if _purge(now):
         changed = True
     if changed:
         _bump(ring)
-    return rotation
+    return rotations
+
+
+def key_maintain(*, now=None):
+    """key_maintain_all; returns the RS256 Rotation (the algorithm every deployment has)."""
+    return key_maintain_all(now=now)["RS256"]
 
 
 @transaction.atomic

@@ -467,6 +467,15 @@ elif not Path(PROMETHEUS_MULTIPROC_DIR).is_dir():
 SIGNET_KEY_ENCRYPTION_KEY = kek.required(_required("SIGNET_KEY_ENCRYPTION_KEY", kek.DEVELOPMENT_KEY))
 SIGNET_KEY_ENCRYPTION_KEY_FALLBACKS = env.list("SIGNET_KEY_ENCRYPTION_KEY_FALLBACKS", default=[])
 SIGNET_KEY_SIZE = env.int("SIGNET_KEY_SIZE", default=2048)
+# The algorithms the key ring keeps a key for (one active key each, rotated on the same schedule).
+# RS256 always: OIDC Core 15.1 requires every OpenID Provider to sign ID tokens with it.
+SIGNET_SIGNING_ALGS = tuple(dict.fromkeys(env.list("SIGNET_SIGNING_ALGS", default=["RS256"])))
+if unknown := [a for a in SIGNET_SIGNING_ALGS if a not in ("RS256", "ES256", "EdDSA")]:
+    raise ImproperlyConfigured(
+        f"SIGNET_SIGNING_ALGS: unknown algorithm(s) {', '.join(unknown)}; choose from RS256, ES256, EdDSA"
+    )
+if "RS256" not in SIGNET_SIGNING_ALGS:
+    raise ImproperlyConfigured("SIGNET_SIGNING_ALGS must include RS256 (OpenID Connect Core 15.1)")
 SIGNET_KEY_ROTATION_DAYS = env.int("SIGNET_KEY_ROTATION_DAYS", default=90)
 SIGNET_KEY_PREPUBLISH_SECONDS = env.int("SIGNET_KEY_PREPUBLISH_SECONDS", default=60 * 60 * 24)
 SIGNET_JWKS_MAX_AGE = env.int("SIGNET_JWKS_MAX_AGE", default=600)

@@ -14,6 +14,7 @@ from rest_framework.authentication import BaseAuthentication
 
 from . import tokens
 from .jwks import KeysUnavailable, jwks_client
+from .resource_metadata import metadata_url
 from .verified import VerifiedTokens
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,11 @@ def verified_tokens():
 
 
 REALM = "sample-api"
+
+
+def resource_metadata_param():
+    """RFC 9728 5.1: a 401's challenge names this API's protected-resource metadata."""
+    return f'resource_metadata="{metadata_url(settings.RESOURCE_AUDIENCE)}"'
 
 
 def is_client_token(claims):
@@ -104,12 +110,13 @@ class BearerTokenAuthentication(BaseAuthentication):
         if token is None:
             return None
         try:
+            keys = jwks_client()
             claims = verified_tokens().access_token_verify(
                 token,
-                keys=jwks_client(),
+                keys=keys,
                 issuer=settings.RESOURCE_ISSUER,
                 audience=settings.RESOURCE_AUDIENCE,
-                algorithms=settings.RESOURCE_ALGORITHMS,
+                algorithms=keys.accepted_algorithms(settings.RESOURCE_ALGORITHMS),
                 leeway=settings.RESOURCE_LEEWAY_SECONDS,
             )
         except tokens.InvalidToken as e:
@@ -121,4 +128,4 @@ class BearerTokenAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request):
         # Makes DRF answer 401 (not 403) when credentials are missing or wrong.
-        return f'Bearer realm="{REALM}"'
+        return f'Bearer realm="{REALM}", {resource_metadata_param()}'

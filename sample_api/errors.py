@@ -6,7 +6,7 @@ rest_framework.views, so that module cannot import rest_framework.views back.
 
 from rest_framework.views import exception_handler
 
-from .authentication import REALM
+from .authentication import REALM, resource_metadata_param
 
 
 def _challenge(error, description=None, scope=None):
@@ -16,6 +16,8 @@ def _challenge(error, description=None, scope=None):
         parts.append('error_description="{}"'.format(str(description).replace("\\", "").replace('"', "'")))
     if scope:
         parts.append(f'scope="{scope}"')
+    if error == "invalid_token":
+        parts.append(resource_metadata_param())
     return "Bearer " + ", ".join(parts)
 
 

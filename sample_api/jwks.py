@@ -159,6 +159,16 @@ class JWKSClient:
         self._metadata_fresh_until = now + self.max_ttl
         return document
 
+    def accepted_algorithms(self, algorithms):
+        """RFC 8725 3.1: the algorithms to accept, pinned to what the provider signs with: those of
+        `algorithms` (this API's own list) that discovery advertises in
+        id_token_signing_alg_values_supported (OIDC Discovery 3; RS256 alone when it is absent).
+        A key of an algorithm the provider has stopped advertising then verifies nothing here."""
+        advertised = self.metadata().get("id_token_signing_alg_values_supported")
+        if not isinstance(advertised, list):
+            advertised = ["RS256"]
+        return tuple(alg for alg in algorithms if alg in advertised)
+
     def endpoint(self, name, *, backchannel=False):
         """An endpoint URL from discovery; the internal URL when this process calls it itself."""
         url = self.metadata().get(name)

@@ -197,7 +197,7 @@ def callback(request):
             issuer=settings.RESOURCE_ISSUER,
             client_id=settings.RESOURCE_CLIENT_ID,
             nonce=pending["nonce"],
-            algorithms=settings.RESOURCE_ALGORITHMS,
+            algorithms=jwks_client().accepted_algorithms(settings.RESOURCE_ALGORITHMS),
             access_token=body.get("access_token"),
             leeway=settings.RESOURCE_LEEWAY_SECONDS,
         )

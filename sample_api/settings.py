@@ -42,7 +42,9 @@ RESOURCE_DISCOVERY_URL = env.str("RESOURCE_DISCOVERY_URL", default="")
 # This API's identifier: access tokens must carry it in `aud`.
 RESOURCE_AUDIENCE = _required("RESOURCE_AUDIENCE", "http://127.0.0.1:8001")
 # Asymmetric algorithms only: a symmetric one would let anyone holding the public key forge tokens.
-RESOURCE_ALGORITHMS = env.list("RESOURCE_ALGORITHMS", default=["RS256"])
+# The default is every algorithm Signet signs with; a token is accepted only in one of these that the
+# provider's discovery also advertises (jwks.JWKSClient.accepted_algorithms).
+RESOURCE_ALGORITHMS = env.list("RESOURCE_ALGORITHMS", default=["RS256", "ES256", "EdDSA"])
 RESOURCE_LEEWAY_SECONDS = env.int("RESOURCE_LEEWAY_SECONDS", default=30)
 # Tokens each process keeps as verified until they expire (sample_api/verified.py); 0: verify every time.
 RESOURCE_VERIFIED_TOKENS = env.int("RESOURCE_VERIFIED_TOKENS", default=4096)

@@ -2,7 +2,7 @@ from django.urls import path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularJSONAPIView
 
-from . import rp_views, views
+from . import resource_metadata, rp_views, views
 
 urlpatterns = [
     # The resource API
@@ -12,6 +12,13 @@ urlpatterns = [
     path("admin-only/", views.AdminOnlyView.as_view(), name="admin-only"),
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),
     path("healthz", views.healthz, name="healthz"),
+    # RFC 9728 3.1: at the root, or followed by the resource identifier's path when it has one.
+    path(
+        ".well-known/oauth-protected-resource",
+        resource_metadata.protected_resource_metadata,
+        name="protected-resource-metadata",
+    ),
+    path(".well-known/oauth-protected-resource/<path:suffix>", resource_metadata.protected_resource_metadata),
     # The sample browser login (a relying party of the same provider)
     path("", RedirectView.as_view(pattern_name="rp-home"), name="root"),
     path("rp/", rp_views.home, name="rp-home"),

@@ -1,9 +1,16 @@
-# Reserved for ES256 and EdDSA signing keys (issue 19): its operations go here, so engineers working in parallel never
-# create two leaf migrations. Empty until then.
-from django.db import migrations
+# ES256 and EdDSA signing keys (issue 19): one active key per algorithm instead of one in all.
+from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
     dependencies = [("keys", "0003_retain_until_and_rotate_permission")]
 
-    operations = []
+    operations = [
+        migrations.RemoveConstraint(model_name="signingkey", name="keys_one_active_key"),
+        migrations.AddConstraint(
+            model_name="signingkey",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("state", "active")), fields=("alg",), name="keys_one_active_key_per_alg"
+            ),
+        ),
+    ]

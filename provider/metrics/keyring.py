@@ -59,8 +59,12 @@ class KeyRingCollector(Collector):
     def collect(self):
         fields = ("state", "created_at", "activated_at", "retain_until")
         try:
+            # The RS256 keys, which every deployment has: with ES256 or EdDSA configured too, another
+            # algorithm's active key must not stand in for them (one active key per algorithm).
             keys = list(
-                SigningKey.objects.filter(state__in=(State.NEXT, State.ACTIVE, State.RETIRED)).only(*fields)
+                SigningKey.objects.filter(
+                    alg="RS256", state__in=(State.NEXT, State.ACTIVE, State.RETIRED)
+                ).only(*fields)
             )
         except DatabaseError:
             log.warning("signing-key gauges left out: the key ring could not be read", exc_info=True)

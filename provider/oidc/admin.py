@@ -79,6 +79,7 @@ class ClientForm(forms.ModelForm):
             "jwks",
             "jwks_uri",
             "groups_in_access_token",
+            "id_token_signed_response_alg",  # its tokens' alg: one of SIGNET_SIGNING_ALGS (models.py)
             "allowed_groups",  # only their members may use it (access_policy.py); none: everyone
         )
         widgets = {
@@ -98,6 +99,12 @@ class ClientForm(forms.ModelForm):
         if self.instance.pk is None:
             self.initial.setdefault("client_type", Client.CLIENT_CONFIDENTIAL)
             self.initial.setdefault("authorization_grant_type", Client.GRANT_AUTHORIZATION_CODE)
+        if "id_token_signed_response_alg" in self.fields:
+            # Only the algorithms the key ring keeps a key for are offered (Client.clean refuses the
+            # others); left out of a form post, the client keeps the one it has.
+            alg = self.fields["id_token_signed_response_alg"]
+            alg.required = False
+            alg.choices = [(a, a) for a in settings.SIGNET_SIGNING_ALGS]
         if "client_id" in self.fields:
             client_id = self.fields["client_id"]
             client_id.required = False
@@ -111,6 +118,12 @@ class ClientForm(forms.ModelForm):
     def clean_client_id(self):
         # Empty keeps the id the model generated; Client.clean refuses one shaped like a user's.
         return self.cleaned_data.get("client_id", "").strip() or self.instance.client_id
+
+    def clean_id_token_signed_response_alg(self):
+        return (
+            self.cleaned_data.get("id_token_signed_response_alg")
+            or self.instance.id_token_signed_response_alg
+        )
 
     def clean_allowed_scopes(self):
         scopes = self.cleaned_data["allowed_scopes"].split()

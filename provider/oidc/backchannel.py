@@ -18,7 +18,7 @@ from keys import jwt
 from provider import tasks
 from provider.audit import audit
 
-from .models import Client
+from .models import Client, token_signing_alg
 
 # Back-Channel Logout 1.0 2.4: the event that makes a JWT a logout token.
 EVENT = "http://schemas.openid.net/event/backchannel-logout"
@@ -40,10 +40,12 @@ def logout_claims(*, client_id, sub, sid, now):
     }
 
 
-def logout_token(*, client_id, sub, sid, now=None):
-    """A logout token, signed like ID tokens, typed logout+jwt (2.4, and RFC 8725 3.11)."""
+def logout_token(*, client_id, sub, sid, now=None, alg="RS256"):
+    """A logout token, signed like the client's ID tokens (with `alg`), typed logout+jwt (2.4, and
+    RFC 8725 3.11)."""
     current = int(now if now is not None else time.time())
-    return jwt.sign(logout_claims(client_id=client_id, sub=sub, sid=sid, now=current), typ="logout+jwt")
+    claims = logout_claims(client_id=client_id, sub=sub, sid=sid, now=current)
+    return jwt.sign(claims, typ="logout+jwt", alg=alg)
 
 
 def logout_notify(*, user, sid, client_ids):
@@ -71,7 +73,8 @@ def logout_deliver(*, client_id, sub, sid, attempt):
     client = Client.objects.filter(client_id=client_id, is_active=True).first()
     if client is None or not client.backchannel_logout_uri:
         return "gone"
-    token = logout_token(client_id=client_id, sub=sub, sid=sid)
+    # 2.4: "signed ... as ID Tokens are": the client verifies it with the alg it registered for those.
+    token = logout_token(client_id=client_id, sub=sub, sid=sid, alg=token_signing_alg(client))
     status, error = None, ""
     try:
         response = requests.post(

@@ -47,7 +47,8 @@ def provider_metadata():
             "urn:ietf:params:oauth:grant-type:device_code",
         ],
         "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": ["RS256"],
+        # Exactly the algorithms the key ring keeps a key for (SIGNET_SIGNING_ALGS; RS256 always).
+        "id_token_signing_alg_values_supported": list(settings.SIGNET_SIGNING_ALGS),
         "token_endpoint_auth_methods_supported": [*CLIENT_AUTH_METHODS, "none"],
         # Exactly what client_keys.key_algorithms accepts for a client assertion (RFC 8414 2).
         "token_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGORITHMS),

@@ -20,6 +20,7 @@ from provider.audit import audit
 from . import audiences, lifetimes, refresh
 from .claims import claims_for, user_claims, user_groups
 from .consent import named_claim_scopes
+from .models import token_signing_alg
 
 # RFC 8176: what a grant recorded before sign-in methods were recorded was (a password was all there was).
 AMR_PASSWORD = ["pwd"]
@@ -108,7 +109,10 @@ def token_response(ctx, *, with_refresh_token, with_id_token):
             grant=ctx.grant, resources=ctx.resources, now=ctx.now
         )
     claims = access_token_claims(ctx, refresh_id=row.pk if row is not None else None)
-    access_token = jwt.sign(claims, typ="at+jwt")
+    # The client's id_token_signed_response_alg signs its access token too: a client (and the APIs it
+    # calls) that chose ES256 or EdDSA need not handle RSA at all.
+    alg = token_signing_alg(ctx.client)
+    access_token = jwt.sign(claims, typ="at+jwt", alg=alg)
     body = {
         "access_token": access_token,
         "token_type": "Bearer",
@@ -119,7 +123,7 @@ def token_response(ctx, *, with_refresh_token, with_id_token):
     if refresh_token is not None:
         body["refresh_token"] = refresh_token
     if with_id_token and ctx.user is not None and "openid" in ctx.scopes:
-        body["id_token"] = jwt.sign(id_token_claims(ctx, access_token=access_token), typ="JWT")
+        body["id_token"] = jwt.sign(id_token_claims(ctx, access_token=access_token), typ="JWT", alg=alg)
     issued(ctx, claims)
     return body
 

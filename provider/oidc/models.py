@@ -11,6 +11,9 @@ DEFAULT_ALLOWED_SCOPES = "openid profile email offline_access"
 PRIVATE_KEY_JWT = "private_key_jwt"
 # The algorithms a client assertion may be signed with (token_endpoint_auth_signing_alg_values_supported).
 ASSERTION_ALGORITHMS = ("RS256", "PS256", "ES256", "EdDSA")
+# The algorithms Signet can sign a client's ID, access and logout tokens with (keys/crypto.py); which
+# of them a deployment offers is SIGNET_SIGNING_ALGS.
+TOKEN_SIGNING_ALGORITHMS = ("RS256", "ES256", "EdDSA")
 
 USER_SHAPED_CLIENT_ID = (
     "A client id may not be a UUID: users' subject identifiers are UUIDs, and a client's own tokens "
@@ -45,6 +48,22 @@ def _one_error_for_bad_uris(errors, schemes):
             "without a fragment; separate them with spaces or new lines."
         ),
     ]
+
+
+def signing_alg_problem(alg):
+    """Why a client may not have its tokens signed with `alg`, or None: only an algorithm the key
+    ring keeps a key for (SIGNET_SIGNING_ALGS) can sign."""
+    if alg in settings.SIGNET_SIGNING_ALGS:
+        return None
+    offered = ", ".join(settings.SIGNET_SIGNING_ALGS)
+    return f"{alg} is not offered here; choose one of {offered} (SIGNET_SIGNING_ALGS)."
+
+
+def token_signing_alg(client):
+    """The alg to sign a client's tokens with: its choice, or RS256 (which every deployment keeps,
+    OIDC Core 15.1) if an operator has since taken that algorithm out of SIGNET_SIGNING_ALGS."""
+    alg = client.id_token_signed_response_alg
+    return alg if alg in settings.SIGNET_SIGNING_ALGS else "RS256"
 
 
 def backchannel_logout_uri_problem(uri):
@@ -137,6 +156,14 @@ class Client(AbstractApplication):
         choices=[("", "Any the key allows"), *((alg, alg) for alg in ASSERTION_ALGORITHMS)],
         help_text="Only assertions signed with this algorithm are accepted.",
     )
+    # OIDC Dynamic Client Registration 2: the alg of this client's ID tokens (its access and logout
+    # tokens too: one key family per client). Only SIGNET_SIGNING_ALGS may be chosen (clean()).
+    id_token_signed_response_alg = models.CharField(
+        max_length=8,
+        default="RS256",
+        choices=[(alg, alg) for alg in TOKEN_SIGNING_ALGORITHMS],
+        help_text="Signet signs this client's ID, access and logout tokens with this algorithm.",
+    )
     jwks = models.JSONField(
         null=True,
         blank=True,
@@ -190,6 +217,8 @@ class Client(AbstractApplication):
             errors.setdefault("backchannel_logout_uri", []).append(problem)
         for field, message in self.authentication_key_problems():
             errors.setdefault(field, []).append(message)
+        if problem := signing_alg_problem(self.id_token_signed_response_alg):
+            errors.setdefault("id_token_signed_response_alg", []).append(problem)
         if errors:
             raise ValidationError(errors)
 

@@ -46,6 +46,7 @@ def client_create(
     jwks=None,
     jwks_uri="",
     signing_alg="",
+    id_token_signing_alg=None,
     groups_claim=False,
     allowed_groups=(),
 ):
@@ -57,6 +58,7 @@ def client_create(
     `backchannel_logout_uri` receives logout tokens when a sign-in the client took part in ends.
     `grant="password"` is the legacy direct-login grant (RFC 9700 2.4): only such a client may use it.
     `auth_method="private_key_jwt"` (OIDC Core 9) authenticates with `jwks` or `jwks_uri`, never a secret.
+    `id_token_signing_alg` signs its ID, access and logout tokens (RS256 if None): one of SIGNET_SIGNING_ALGS.
     """
     if client_type not in (Client.CLIENT_CONFIDENTIAL, Client.CLIENT_PUBLIC):
         raise ValidationError({"type": "must be confidential or public"})
@@ -103,6 +105,7 @@ def client_create(
         identity_claims_in_access_token=identity_claims,
         token_endpoint_auth_method=auth_method,
         token_endpoint_auth_signing_alg=signing_alg,
+        id_token_signed_response_alg=id_token_signing_alg or "RS256",
         jwks=jwks,
         jwks_uri=jwks_uri,
         groups_in_access_token=groups_claim,
@@ -164,6 +167,7 @@ UPDATABLE = {
     "jwks": "jwks",
     "jwks_uri": "jwks_uri",
     "signing_alg": "token_endpoint_auth_signing_alg",
+    "id_token_signing_alg": "id_token_signed_response_alg",
     "groups_claim": "groups_in_access_token",
 }
 LISTS = {"redirect_uris", "post_logout_redirect_uris", "scopes", "audiences"}

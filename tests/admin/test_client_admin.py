@@ -164,3 +164,21 @@ def test_only_the_grants_signet_serves_are_offered(admin_http):
     assert form.initial["client_type"] == "confidential"
     refused = admin_http.post(ADD, _client_form(authorization_grant_type="implicit"))
     assert "authorization_grant_type" in refused.context["adminform"].form.errors
+
+
+def test_the_signing_algorithm_offers_only_the_configured_ones(admin_http, rp_client, settings):
+    """Issue 19: the client's token alg is one of SIGNET_SIGNING_ALGS; another is refused, not saved."""
+    client, _ = rp_client
+    url = reverse("admin:oidc_client_change", args=[client.pk])
+    form = _client_form(name=client.name, id_token_signed_response_alg="ES256")
+    refused = admin_http.post(url, form)
+    assert refused.status_code == 200 and "ES256" in refused.content.decode()
+    client.refresh_from_db()
+    assert client.id_token_signed_response_alg == "RS256"
+    settings.SIGNET_SIGNING_ALGS = ("RS256", "ES256")
+    page = admin_http.get(url).content.decode()
+    select = re.search(r'<select name="id_token_signed_response_alg".*?</select>', page, re.S).group(0)
+    assert re.findall(r'value="([^"]+)"', select) == ["RS256", "ES256"]
+    assert admin_http.post(url, form).status_code == 302
+    client.refresh_from_db()
+    assert client.id_token_signed_response_alg == "ES256"

@@ -83,7 +83,7 @@ def test_two_active_keys_are_an_error():
     with connection.cursor() as cursor:
         # Only a database that lost the partial unique index could hold two; the check still says so.
         # (The test's transaction rolls the DROP back.)
-        cursor.execute('DROP INDEX "keys_one_active_key"')
+        cursor.execute('DROP INDEX "keys_one_active_key_per_alg"')
     SigningKey.objects.filter(state=SigningKey.State.NEXT).update(state=SigningKey.State.ACTIVE)
     assert "keys.E005" in ids(database=True)
 

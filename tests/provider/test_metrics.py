@@ -325,3 +325,17 @@ def test_loopback_is_judged_by_the_connection(rf, remote, allowed):
 def test_only_get_reads(issuer, metrics_on):
     answer = requests.post(f"{issuer}/metrics", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10)
     assert answer.status_code == 405
+
+
+def test_key_gauges_describe_the_rs256_keys_when_other_algorithms_are_configured(
+    issuer, metrics_on, settings
+):
+    from keys.models import SigningKey
+
+    settings.SIGNET_SIGNING_ALGS = ("RS256", "ES256")
+    key_services.key_ensure_active()  # an ES256 key, newer than the RS256 one, joins the ring
+    SigningKey.objects.filter(alg="RS256", state=SigningKey.State.ACTIVE).update(
+        state=SigningKey.State.REVOKED
+    )
+    # The ES256 key's presence does not hide that RS256, the algorithm every client can rely on, has none.
+    assert scrape(issuer).value("signet_signing_key_active") == 0

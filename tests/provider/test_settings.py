@@ -94,3 +94,23 @@ def test_off_turns_a_rate_limit_off_and_empty_keeps_the_default():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["''", "3000/m"]
+
+
+@pytest.mark.parametrize(
+    ("value", "loaded", "refusal"),
+    [
+        ("RS256,ES256,EdDSA", "('RS256', 'ES256', 'EdDSA')", None),
+        ("RS256,ES256,RS256", "('RS256', 'ES256')", None),
+        ("ES256,EdDSA", None, "SIGNET_SIGNING_ALGS must include RS256"),
+        ("RS256,HS256", None, "SIGNET_SIGNING_ALGS: unknown algorithm(s) HS256"),
+    ],
+)
+def test_signing_algorithms_are_known_ones_and_include_rs256(value, loaded, refusal):
+    result = _load_settings(
+        {"DEBUG": "true", "SIGNET_SIGNING_ALGS": value}, code="print(settings.SIGNET_SIGNING_ALGS)"
+    )
+    if refusal is None:
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == loaded
+    else:
+        assert result.returncode != 0 and refusal in result.stderr

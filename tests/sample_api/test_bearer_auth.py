@@ -123,7 +123,10 @@ def test_no_token_is_401_with_a_bare_challenge(issuer, shared_api):
 
     assert response.status_code == 401
     # RFC 6750 3: no error code when the request carried no credentials.
-    assert response.headers["WWW-Authenticate"] == 'Bearer realm="sample-api"'
+    # RFC 9728 5.1: and where this API's protected-resource metadata is.
+    assert response.headers["WWW-Authenticate"] == (
+        f'Bearer realm="sample-api", resource_metadata="{AUDIENCE}/.well-known/oauth-protected-resource"'
+    )
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,18 @@ def _row(key):
     }
 
 
+def _add_alg(parser, help):
+    parser.add_argument("--alg", choices=crypto.SUPPORTED_ALGS, default="RS256", help=help)
+
+
+def _rotation_row(result):
+    retired = result.retired.kid if result.retired else None
+    if not result.rotated:
+        return {"rotated": False, "active": result.active.kid}, "not due: nothing rotated"
+    text = f"rotated: {result.active.kid} is active" + (f", {retired} retired" if retired else "")
+    return {"rotated": True, "active": result.active.kid, "retired": retired}, text
+
+
 class Command(OperatorCommand):
     help = "List, rotate and revoke signing keys. Private key material is never printed."
 
@@ -28,13 +40,19 @@ class Command(OperatorCommand):
         subparsers.add_parser("list", help="list keys with state, kid and dates")
         rotate = subparsers.add_parser("rotate", help="promote the next key, retire the active one")
         rotate.add_argument(
-            "--if-due", action="store_true", help="only when the rotation schedule says so (for cron)"
+            "--if-due",
+            action="store_true",
+            help="every configured algorithm whose rotation schedule says so (for cron)",
         )
+        _add_alg(rotate, "the algorithm whose key to rotate (with --if-due: whose result to print)")
         show = subparsers.add_parser("show", help="one key's state, kid and dates")
         show.add_argument("kid")
         revoke = subparsers.add_parser("revoke", help="withdraw a key from the JWKS at once")
         revoke.add_argument("kid")
-        subparsers.add_parser("ensure", help="create an active and a next key if missing")
+        ensure = subparsers.add_parser(
+            "ensure", help="create an active and a next key for every configured algorithm if missing"
+        )
+        _add_alg(ensure, "the algorithm whose active key to print")
         subparsers.add_parser(
             "reencrypt",
             help="re-encrypt every private key under SIGNET_KEY_ENCRYPTION_KEY, in the current format "
@@ -49,17 +67,22 @@ class Command(OperatorCommand):
         ]
         self.emit([_row(k) for k in keys], "\n".join(lines) or "no keys")
 
-    def do_rotate(self, if_due=False, **options):
-        # --if-due is the maintenance step (keys.maintenance) run by hand, at container start or from
-        # cron: ensure keys exist, rotate if due, purge.
-        result = services.key_maintain() if if_due else services.key_rotate()
-        invalidate()
-        if not result.rotated:
-            self.emit({"rotated": False, "active": result.active.kid}, "not due: nothing rotated")
+    def _require_configured(self, alg):
+        if alg not in services.configured_algs():
+            self.fail(f"{alg} is not in SIGNET_SIGNING_ALGS ({', '.join(services.configured_algs())})")
+
+    def do_rotate(self, if_due=False, alg="RS256", **options):
+        self._require_configured(alg)
+        if if_due:
+            # The maintenance step (keys.maintenance) run by hand, at container start or from cron:
+            # for every configured algorithm, ensure its keys exist and rotate it if due; then purge.
+            rotations = services.key_maintain_all()
+            invalidate()
+            self._emit_rotations(rotations, alg)
             return
-        retired = result.retired.kid if result.retired else None
-        data = {"rotated": True, "active": result.active.kid, "retired": retired}
-        text = f"rotated: {result.active.kid} is active" + (f", {retired} retired" if retired else "")
+        result = services.key_rotate(alg=alg, actor=self.actor)
+        invalidate()
+        data, text = _rotation_row(result)
         if (
             result.prepublished_seconds is not None
             and result.prepublished_seconds < settings.SIGNET_JWKS_MAX_AGE
@@ -71,6 +94,15 @@ class Command(OperatorCommand):
                 f"signing, less than SIGNET_JWKS_MAX_AGE ({settings.SIGNET_JWKS_MAX_AGE}s): relying parties "
                 "with a cached JWKS must refetch it to verify new tokens."
             )
+        self.emit(data, text)
+
+    def _emit_rotations(self, rotations, alg):
+        """The result for `alg` as before; with more than one algorithm configured, every one's too."""
+        data, text = _rotation_row(rotations[alg])
+        if len(rotations) > 1:
+            rows = {name: _rotation_row(result) for name, result in rotations.items()}
+            data = {**data, "algorithms": {name: row for name, (row, _text) in rows.items()}}
+            text = "\n".join(f"{name}: {line}" for name, (_row, line) in rows.items())
         self.emit(data, text)
 
     def do_show(self, kid, **options):
@@ -88,10 +120,16 @@ class Command(OperatorCommand):
         invalidate()
         self.emit(_row(key), f"revoked {kid}")
 
-    def do_ensure(self, **options):
-        key = services.key_ensure_active()
+    def do_ensure(self, alg="RS256", **options):
+        self._require_configured(alg)
+        key = services.key_ensure_active(alg=alg)
         invalidate()
-        self.emit(_row(key), f"active key: {key.kid}")
+        actives = SigningKey.objects.filter(state=SigningKey.State.ACTIVE, alg__in=services.configured_algs())
+        if len(services.configured_algs()) == 1:
+            text = f"active key: {key.kid}"
+        else:
+            text = "\n".join(f"active {k.alg} key: {k.kid}" for k in actives.order_by("alg"))
+        self.emit(_row(key), text)
 
     def do_reencrypt(self, **options):
         try:

@@ -1,9 +1,19 @@
-# Reserved for clients' signing algorithms (issue 19): its operations go here, so engineers working in parallel never
-# create two leaf migrations. Empty until then.
-from django.db import migrations
+# Clients' signing algorithms (issue 19): the alg of a client's ID, access and logout tokens.
+from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
     dependencies = [("oidc", "0011_sessions_backchannel")]
 
-    operations = []
+    operations = [
+        migrations.AddField(
+            model_name="client",
+            name="id_token_signed_response_alg",
+            field=models.CharField(
+                choices=[("RS256", "RS256"), ("ES256", "ES256"), ("EdDSA", "EdDSA")],
+                default="RS256",
+                help_text="Signet signs this client's ID, access and logout tokens with this algorithm.",
+                max_length=8,
+            ),
+        ),
+    ]

@@ -5,7 +5,7 @@ from django.db import transaction
 
 from provider.cli import OperatorCommand
 
-from ...models import ASSERTION_ALGORITHMS, PRIVATE_KEY_JWT, Client
+from ...models import ASSERTION_ALGORITHMS, PRIVATE_KEY_JWT, TOKEN_SIGNING_ALGORITHMS, Client
 from ...registration import initial_access_token_create
 from ...services import (
     GRANTS,
@@ -40,6 +40,7 @@ def _row(client):
         "auth_method": client.token_endpoint_auth_method
         or ("none" if client.client_type == Client.CLIENT_PUBLIC else "client_secret"),
         "signing_alg": client.token_endpoint_auth_signing_alg or None,
+        "id_token_signing_alg": client.id_token_signed_response_alg,
         "jwks_uri": client.jwks_uri,
         "jwks_kids": [key.get("kid") for key in (client.jwks or {}).get("keys", [])],
         "active": client.is_active,
@@ -63,6 +64,11 @@ def _add_key_options(parser):
         "--signing-alg",
         choices=[*ASSERTION_ALGORITHMS, "any"],
         help="accept only assertions signed with this algorithm (any: whatever the key allows)",
+    )
+    parser.add_argument(
+        "--id-token-signing-alg",
+        choices=TOKEN_SIGNING_ALGORITHMS,
+        help="sign the client's ID, access and logout tokens with it (one of SIGNET_SIGNING_ALGS)",
     )
 
 
@@ -97,6 +103,8 @@ def _key_settings(o, *, updating=False):
             found["jwks"] = None
     if o["signing_alg"] is not None:
         found["signing_alg"] = "" if o["signing_alg"] == "any" else o["signing_alg"]
+    if o["id_token_signing_alg"] is not None:
+        found["id_token_signing_alg"] = o["id_token_signing_alg"]
     return found
 
 
