@@ -108,6 +108,9 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     # The task queue (provider/tasks.py): Django's task framework (DEP 14) and its database backend.
+    # provider.worker first: its `db_worker` replaces django_tasks_db's (it also requeues the tasks of
+    # a dead worker).
+    "provider.worker",
     "django_tasks",
     "django_tasks_db",
     "accounts",
@@ -429,6 +432,11 @@ _TASK_BACKENDS = {
 if SIGNET_TASKS_BACKEND not in _TASK_BACKENDS:
     raise ImproperlyConfigured(f"SIGNET_TASKS_BACKEND must be one of {', '.join(_TASK_BACKENDS)}")
 TASKS = {"default": {"BACKEND": _TASK_BACKENDS[SIGNET_TASKS_BACKEND]}}
+# A task RUNNING for longer than this was left by a worker that died (killed mid-task): `db_worker`
+# queues it again (provider/tasks.py). Longer than any task may take (a logout POST's timeout).
+SIGNET_TASKS_STALE_SECONDS = env.int("SIGNET_TASKS_STALE_SECONDS", default=300)
+if SIGNET_TASKS_STALE_SECONDS <= 0:
+    raise ImproperlyConfigured("SIGNET_TASKS_STALE_SECONDS must be > 0")
 # Back-channel logout (OpenID Connect Back-Channel Logout 1.0): seconds one POST to a client may
 # take, how many attempts a logout token gets, and the wait before the second (doubling after).
 SIGNET_BACKCHANNEL_TIMEOUT_SECONDS = env.int("SIGNET_BACKCHANNEL_TIMEOUT_SECONDS", default=5)

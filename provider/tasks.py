@@ -5,10 +5,15 @@ its work lives in the module named after what it does, imported when it runs, so
 imports nothing of accounts/ or provider/oidc at import time. `manage.py db_worker` runs them.
 """
 
+import logging
+import threading
+import time
 from datetime import timedelta
 
 from django.utils import timezone
 from django_tasks import task
+
+log = logging.getLogger(__name__)
 
 
 @task()
@@ -34,3 +39,39 @@ def enqueue_later(job, *, seconds, **kwargs):
         return False
     job.using(run_after=timezone.now() + timedelta(seconds=seconds)).enqueue(**kwargs)
     return True
+
+
+def stale_requeue():
+    """Put back as READY every task RUNNING for longer than SIGNET_TASKS_STALE_SECONDS: its worker died
+    (a task cannot take that long: a logout POST has its own timeout), so no one else will finish it.
+    Returns how many. A task whose worker was only slow then runs twice: delivery is at least once."""
+    from django.conf import settings
+    from django_tasks_db.models import DBTaskResult
+
+    cutoff = timezone.now() - timedelta(seconds=settings.SIGNET_TASKS_STALE_SECONDS)
+    return DBTaskResult.objects.filter(status="RUNNING", started_at__lt=cutoff).update(
+        status="READY", started_at=None
+    )
+
+
+def _reap_forever(interval):
+    from django.db import connections
+
+    while True:
+        try:
+            if count := stale_requeue():
+                log.warning("%d task(s) left RUNNING by a dead worker are queued again", count)
+        except Exception:  # the database may be away for a while: keep trying, like the worker loop
+            log.exception("could not requeue stale tasks")
+        finally:
+            connections.close_all()  # this thread's connection only: nothing held between rounds
+        time.sleep(interval)
+
+
+def stale_reaper_start():
+    """In the worker process: requeue stale RUNNING tasks now, then every quarter of the stale age
+    (at most a minute), in a daemon thread that dies with the worker."""
+    from django.conf import settings
+
+    interval = min(60.0, settings.SIGNET_TASKS_STALE_SECONDS / 4)
+    threading.Thread(target=_reap_forever, args=(interval,), name="stale-task-reaper", daemon=True).start()

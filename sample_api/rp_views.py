@@ -27,7 +27,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from . import tokens
+from . import backchannel, tokens
 from .jwks import KeysUnavailable, jwks_client
 
 log = logging.getLogger(__name__)
@@ -216,6 +216,8 @@ def callback(request):
         "scope": body.get("scope", ""),
         "expires_at": time.time() + int(body.get("expires_in") or 0),
     }
+    # So that a back-channel logout token naming this sign-in's sid (or sub) can end this session.
+    backchannel.session_record(request.session.session_key, claims)
     return redirect("rp-home")
 
 

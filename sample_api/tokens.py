@@ -192,3 +192,47 @@ def id_token_verify(
     ):
         raise InvalidToken("the ID token's at_hash does not match the access token")
     return claims
+
+
+# OIDC Back-Channel Logout 1.0 2.4: the event member that makes a JWT a logout token.
+LOGOUT_EVENT = "http://schemas.openid.net/event/backchannel-logout"
+LOGOUT_TOKEN_TYPES = {"logout+jwt", "application/logout+jwt"}
+LOGOUT_TOKEN_CLAIMS = ["iss", "aud", "iat", "exp", "jti", "events"]  # 2.4
+
+
+def _require_logout_token_type(typ):
+    # 2.4 and RFC 8725 3.11: the explicit type keeps an ID or access token from passing as a logout token.
+    if typ not in LOGOUT_TOKEN_TYPES:
+        raise InvalidToken("the token is not a logout token (typ must be logout+jwt)")
+
+
+def logout_token_verify(token, *, keys, issuer, client_id, algorithms, leeway=30, now=None):
+    """Verify a logout token as Back-Channel Logout 1.0 2.6 asks (steps 1 to 6; the jti replay check
+    needs storage and is the caller's); return its claims or raise InvalidToken."""
+    _, claims, _ = _decode(
+        token,
+        keys=keys,
+        algorithms=algorithms,
+        issuer=issuer,
+        audience=client_id,
+        required=LOGOUT_TOKEN_CLAIMS,
+        check_typ=_require_logout_token_type,
+    )
+    # 2.6 (4): iat present (required above) and exp not past, as for ID tokens.
+    check_times(claims, now=time.time() if now is None else now, leeway=leeway)
+    if not isinstance(claims["jti"], str) or not claims["jti"]:
+        raise InvalidToken("the token's jti must be a non-empty string")
+    # 2.6 (5): events names the back-channel logout event, whose value is a JSON object.
+    events = claims["events"]
+    if not isinstance(events, dict) or not isinstance(events.get(LOGOUT_EVENT), dict):
+        raise InvalidToken("the token is not a back-channel logout event")
+    # 2.6 (6): a sub, a sid or both, each a string when present.
+    sub, sid = claims.get("sub"), claims.get("sid")
+    if sub is None and sid is None:
+        raise InvalidToken("the token names neither a sub nor a sid")
+    if any(value is not None and (not isinstance(value, str) or not value) for value in (sub, sid)):
+        raise InvalidToken("the token's sub and sid must be non-empty strings")
+    # 2.6 (7) / 2.4: a nonce is prohibited, so that an ID token can never pass as a logout token.
+    if "nonce" in claims:
+        raise InvalidToken("a logout token must not carry a nonce")
+    return claims

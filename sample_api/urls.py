@@ -2,7 +2,7 @@ from django.urls import path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularJSONAPIView
 
-from . import resource_metadata, rp_views, views
+from . import backchannel, resource_metadata, rp_views, views
 
 urlpatterns = [
     # The resource API
@@ -25,4 +25,5 @@ urlpatterns = [
     path("rp/login/", rp_views.login, name="rp-login"),
     path("rp/callback/", rp_views.callback, name="rp-callback"),
     path("rp/logout/", rp_views.logout, name="rp-logout"),
+    path("rp/backchannel-logout", backchannel.logout, name="rp-backchannel-logout"),
 ]

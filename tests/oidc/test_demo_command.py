@@ -39,6 +39,9 @@ def test_demo_creates_key_user_and_client_once_and_reuses_them(settings, tmp_pat
     assert check_password(stored["client_secret"], client.client_secret)
     assert SigningKey.objects.filter(state="active").count() == 1
     assert SigningKey.objects.filter(state="next").count() == 1
+    # The sample RP hears back-channel logout, and its tokens always name the sign-in (sid).
+    assert client.backchannel_logout_uri == "http://127.0.0.1:8001/rp/backchannel-logout"
+    assert client.backchannel_logout_session_required is True
 
 
 def test_demo_refuses_without_debug(settings, tmp_path):
@@ -65,6 +68,7 @@ def test_demo_follows_the_sample_api_to_another_address(settings, tmp_path):
     assert not client.redirect_uri_allowed("http://127.0.0.1:8001/rp/callback/")
     assert client.post_logout_redirect_uri_allowed("http://127.0.0.1:9001/rp/")
     assert client.audience_list == ["http://127.0.0.1:9001"]
+    assert client.backchannel_logout_uri == "http://127.0.0.1:9001/rp/backchannel-logout"
     assert "redirect_uri http://127.0.0.1:9001/rp/callback/" in out.getvalue()
     # The same client and secret: the sample API's configuration stays valid.
     stored = json.loads(path.read_text())

@@ -57,11 +57,13 @@ class Command(BaseCommand):
                 grant="authorization-code",
                 client_id=DEMO_CLIENT_ID,
                 **_sample_api_uris(sample_api),
+                **_sample_api_backchannel(sample_api),
             )
         else:
             # The sample API may have moved (SAMPLE_API_BIND): its sign-in must still be allowed back.
             Client.objects.filter(client_id=DEMO_CLIENT_ID).update(
-                **{field: " ".join(uris) for field, uris in _sample_api_uris(sample_api).items()}
+                **{field: " ".join(uris) for field, uris in _sample_api_uris(sample_api).items()},
+                **_sample_api_backchannel(sample_api),
             )
         # ./dev run hands the sample API this exact issuer: its tokens' `iss` must match it.
         stored["issuer"] = settings.OIDC_ISSUER
@@ -80,6 +82,7 @@ class Command(BaseCommand):
                     f"  demo client    client_id {DEMO_CLIENT_ID}",
                     f"                 client_secret {stored['client_secret']}",
                     f"                 redirect_uri {sample_api}/rp/callback/",
+                    f"                 backchannel_logout_uri {sample_api}/rp/backchannel-logout",
                     f"  admin          {issuer}/admin/ (manage.py users create --superuser)",
                     "",
                 ]
@@ -93,6 +96,14 @@ def _sample_api_uris(sample_api):
         "redirect_uris": [f"{sample_api}/rp/callback/", "http://127.0.0.1:8765/callback"],
         "post_logout_redirect_uris": [f"{sample_api}/rp/", "http://127.0.0.1:8765/"],
         "audiences": [sample_api],
+    }
+
+
+def _sample_api_backchannel(sample_api):
+    """The sample's back-channel logout endpoint: ending a sign-in at Signet signs it out there too."""
+    return {
+        "backchannel_logout_uri": f"{sample_api}/rp/backchannel-logout",
+        "backchannel_logout_session_required": True,
     }
 
 
