@@ -78,7 +78,10 @@ def compose_environment(service, postgres):
         env["DATABASE_URL"] == f"postgres://signet:{SHELL_VALUES['POSTGRES_PASSWORD']}@postgres:5432/signet"
     )
     env["DATABASE_URL"] = postgres.url("postgres")
-    env["REDIS_URL"] = env["REDIS_URL"].replace("redis://redis:", "redis://127.0.0.1:").replace("/0", "/15")
+    # .ci/run gives its concurrent SQLite and PostgreSQL runs a Redis database each.
+    redis_db = os.environ.get("SIGNET_TEST_REDIS_DB", "15")
+    local = env["REDIS_URL"].replace("redis://redis:", "redis://127.0.0.1:")
+    env["REDIS_URL"] = local.replace("/0", f"/{redis_db}")
     env.update(
         {
             "WEB_CONCURRENCY": "1",

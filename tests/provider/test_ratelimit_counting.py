@@ -1,6 +1,7 @@
 """provider/ratelimit.py's counting: one cache round trip per request, in Redis and in other caches,
 fixed windows per address, and a cache outage that lets requests through (RATELIMIT_FAIL_OPEN)."""
 
+import os
 import socket
 import uuid
 
@@ -13,7 +14,8 @@ from redis.connection import AbstractConnection
 from provider import ratelimit
 
 NOW = 1_800_000_000
-REDIS = "redis://127.0.0.1:6379/15"
+# .ci/run gives its concurrent SQLite and PostgreSQL runs a Redis database each.
+REDIS = f"redis://127.0.0.1:6379/{os.environ.get('SIGNET_TEST_REDIS_DB', '15')}"
 
 
 def redis_options(location):

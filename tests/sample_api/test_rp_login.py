@@ -4,6 +4,7 @@ One scripted browser (real HTTP, cookies, forms) visits both servers; the sample
 process, so everything it learns about the provider comes over HTTP.
 """
 
+import os
 import re
 import secrets
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
@@ -231,6 +232,10 @@ def test_without_client_credentials_the_sign_in_explains_itself(sample_api):
     assert login.status_code == 503
 
 
+# .ci/run gives its concurrent SQLite and PostgreSQL runs a Redis database each (and this one below it).
+SAMPLE_REDIS_DB = int(os.environ.get("SIGNET_TEST_REDIS_DB", "15")) - 1
+
+
 def redis_unavailable():
     import socket
 
@@ -249,7 +254,7 @@ def test_instances_sharing_redis_share_the_sign_in(issuer, sample_api_factory, b
     shared = {
         "RESOURCE_CLIENT_ID": RP_CLIENT_ID,
         "RESOURCE_CLIENT_SECRET": RP_SECRET,
-        "RESOURCE_CACHE_URL": "redis://127.0.0.1:6379/14",
+        "RESOURCE_CACHE_URL": f"redis://127.0.0.1:6379/{SAMPLE_REDIS_DB}",
     }
     first, second = sample_api_factory(**shared), sample_api_factory(**shared)
     client_create(
