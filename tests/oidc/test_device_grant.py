@@ -336,7 +336,13 @@ def csrf(browser):
     return {"csrfmiddlewaretoken": forms(page.text)[0]["fields"]["csrfmiddlewaretoken"]}
 
 
-def test_wrong_codes_are_limited_per_address_and_session(issuer, tv, user, settings):
+@pytest.fixture
+def frozen_rate_window(monkeypatch):
+    """The limits count in fixed windows of wall-clock time: one must not end mid-test."""
+    monkeypatch.setattr("provider.ratelimit.clock", lambda: 1_800_000_000.0)
+
+
+def test_wrong_codes_are_limited_per_address_and_session(issuer, tv, user, settings, frozen_rate_window):
     settings.SIGNET_RATELIMIT_DEVICE_CODE = "3/m"
     body = started(issuer, tv)
     browser, page = signed_in_at_device_page(issuer, "/device")
@@ -359,7 +365,9 @@ def test_wrong_codes_are_limited_per_address_and_session(issuer, tv, user, setti
     assert _other.submit(other_page, {"user_code": body["user_code"]}).status_code == 429
 
 
-def test_the_session_is_counted_apart_from_the_address(issuer, tv, user, settings, monkeypatch):
+def test_the_session_is_counted_apart_from_the_address(
+    issuer, tv, user, settings, monkeypatch, frozen_rate_window
+):
     settings.SIGNET_RATELIMIT_DEVICE_CODE = "2/m"
     body = started(issuer, tv)
     addresses = iter(f"192.0.2.{n}" for n in range(1, 100))

@@ -5,7 +5,11 @@ import requests
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-# Limits per hour, not per minute: a fixed window that closed mid-test would let a request through.
+
+@pytest.fixture(autouse=True)
+def frozen_rate_window(monkeypatch):
+    """The limits count in fixed windows of wall-clock time: one must not end mid-test."""
+    monkeypatch.setattr("provider.ratelimit.clock", lambda: 1_800_000_000.0)
 
 
 def post(issuer, path, forwarded_for=None):
