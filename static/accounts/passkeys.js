@@ -184,7 +184,11 @@
           if (controller.signal.aborted) throw { name: "AbortError" };
           var request = { publicKey: requestOptions(options), signal: controller.signal };
           if (mediation) request.mediation = mediation;
-          return navigator.credentials.get(request);
+          var asking = navigator.credentials.get(request);
+          // Marks the autofill request as waiting in the browser: page scripts and tests can tell
+          // "not asked yet" from "asked and waiting for the user".
+          if (mediation === "conditional") root.dataset.autofill = "waiting";
+          return asking;
         })
         .then(function (credential) {
           pending = null;

@@ -156,6 +156,9 @@ def button_sign_in(page, credential, url="/accounts/login/", screenshot=None):
     page.goto(url)
     button = page.get_by_role("button", name="Sign in with a passkey")
     expect(button).to_be_visible()
+    # The autofill request goes out once its options arrive, after the button shows. Given the
+    # credential before that, the virtual authenticator would answer it too: two sign-ins, not one.
+    expect(page.locator("[data-passkey][data-autofill='waiting']")).to_have_count(1)
     if screenshot:
         screenshot(page)
     Authenticator(page).add(credential)
