@@ -2,8 +2,8 @@
 
 import logging
 import re
+import secrets
 import time
-import uuid
 
 from provider import context, metrics
 
@@ -42,7 +42,7 @@ def request_began(request):
     """The request's id (a proxy's X-Request-ID if harmless) and client address, set for every log line
     until request_ended(tokens)."""
     incoming = request.META.get("HTTP_X_REQUEST_ID", "")
-    request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+    request_id = incoming if _REQUEST_ID.match(incoming) else secrets.token_hex(16)
     ip = context.client_ip(request)
     return request_id, ip, (context.request_id.set(request_id), context.client_address.set(ip))
 
