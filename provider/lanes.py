@@ -36,11 +36,16 @@ LEAN_VIEWS = frozenset(
 )
 
 
+# Only lean paths are kept, so this bounds nothing but URLconfs swapped by tests.
+MAX_KEPT_MATCHES = 64
+
+
 class LeanLaneMiddleware:
     """Answers a machine endpoint through the lean chain; passes every other request down MIDDLEWARE."""
 
     def __init__(self, get_response):
         self.get_response = get_response
+        self._matches = {}
         self.view_hooks, self.exception_hooks, self.template_hooks = [], [], []
         handler = convert_exception_to_response(self._call_view)
         for path in reversed(settings.SIGNET_LEAN_MIDDLEWARE):
@@ -68,12 +73,19 @@ class LeanLaneMiddleware:
     def _lean_match(self, request):
         if hasattr(request, "urlconf"):
             return None  # a per-request URLconf: leave resolving to Django
-        try:
-            match = get_resolver().resolve(request.path_info)
-        except Resolver404:
-            return None  # the 404 page, and APPEND_SLASH, belong to the full chain
-        if match.view_name not in LEAN_VIEWS or iscoroutinefunction(match.func):
-            return None
+        resolver = get_resolver()
+        # The machine endpoints' paths take no arguments, so one path always resolves to the same
+        # match: kept per URLconf (a few entries, one per lean path), it spares resolving each time.
+        match = self._matches.get((resolver, request.path_info))
+        if match is None:
+            try:
+                match = resolver.resolve(request.path_info)
+            except Resolver404:
+                return None  # the 404 page, and APPEND_SLASH, belong to the full chain
+            if match.view_name not in LEAN_VIEWS or iscoroutinefunction(match.func):
+                return None
+            if not match.args and not match.kwargs and len(self._matches) < MAX_KEPT_MATCHES:
+                self._matches[(resolver, request.path_info)] = match
         if any(db.get("ATOMIC_REQUESTS") for db in connections.settings.values()):
             return None  # the handler wraps views in transactions; the lane does not
         return match

@@ -2,8 +2,8 @@
 
 import logging
 import re
+import secrets
 import time
-import uuid
 
 from provider import context, metrics
 
@@ -24,39 +24,53 @@ class RequestLogMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        incoming = request.META.get("HTTP_X_REQUEST_ID", "")
-        request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request_id, ip, tokens = request_began(request)
         request.request_id = request_id
-        ip = context.client_ip(request)
-        tokens = (context.request_id.set(request_id), context.client_address.set(ip))
         started = time.perf_counter()
         try:
             response = self.get_response(request)
             elapsed = time.perf_counter() - started
             metrics.request_answered(request, response, elapsed)
             response["X-Request-ID"] = request_id
-            path = _loggable_path(request)
-            log.info(
-                "%s %s %s",
-                request.method,
-                path,
-                response.status_code,
-                extra={
-                    "fields": {
-                        "http": {
-                            "method": request.method,
-                            "path": path,
-                            "status": response.status_code,
-                            "duration_ms": round(elapsed * 1000, 1),
-                            "client_ip": ip,
-                        }
-                    }
-                },
-            )
+            log_answered(request.method, _loggable_path(request), response.status_code, elapsed, ip)
             return response
         finally:
-            context.request_id.reset(tokens[0])
-            context.client_address.reset(tokens[1])
+            request_ended(tokens)
+
+
+def request_began(request):
+    """The request's id (a proxy's X-Request-ID if harmless) and client address, set for every log line
+    until request_ended(tokens)."""
+    incoming = request.META.get("HTTP_X_REQUEST_ID", "")
+    request_id = incoming if _REQUEST_ID.match(incoming) else secrets.token_hex(16)
+    ip = context.client_ip(request)
+    return request_id, ip, (context.request_id.set(request_id), context.client_address.set(ip))
+
+
+def request_ended(tokens):
+    context.request_id.reset(tokens[0])
+    context.client_address.reset(tokens[1])
+
+
+def log_answered(method, path, status, elapsed, ip):
+    """The one line per answered request."""
+    log.info(
+        "%s %s %s",
+        method,
+        path,
+        status,
+        extra={
+            "fields": {
+                "http": {
+                    "method": method,
+                    "path": path,
+                    "status": status,
+                    "duration_ms": round(elapsed * 1000, 1),
+                    "client_ip": ip,
+                }
+            }
+        },
+    )
 
 
 def _loggable_path(request):

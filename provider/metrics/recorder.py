@@ -173,6 +173,14 @@ def endpoint_of(request):
     return match.view_name or match.route
 
 
+def document_answered(endpoint, status, seconds):
+    """Count one discovery or JWKS answer given before Django's handler (provider/wsgi_documents.py)."""
+    if not settings.SIGNET_METRICS:
+        return
+    REQUEST_DURATION.labels(endpoint).observe(seconds)
+    RESPONSES.labels(endpoint, str(status)).inc()
+
+
 def request_answered(request, response, seconds):
     """Count one answered request (called by the request-log middleware, which sees every one)."""
     if not settings.SIGNET_METRICS:

@@ -125,7 +125,9 @@ def _failed():
 
 def client_authenticate(*, presented):
     """The active confidential client these credentials authenticate, or None (same work either way)."""
-    client = client_cache.client_get(presented.client_id)
+    # The cached instance itself: nothing on the token path changes a client, and a copy costs more
+    # than the rest of finding it.
+    client = client_cache.client_shared(presented.client_id)
     if client is not None and (not client.is_active or client.authenticates_with_key):
         # OIDC Core 9: a private_key_jwt client authenticates with its key; a secret is not accepted,
         # even one left from before it was switched to keys.

@@ -1,5 +1,6 @@
-"""provider/ratelimit.py's counting: one cache round trip per request, in Redis and in other caches,
-fixed windows per address, and a cache outage that lets requests through (RATELIMIT_FAIL_OPEN)."""
+"""provider/ratelimit.py's counting: at most one cache round trip per request, in Redis and in other
+caches; in Redis, blocks of counts reserved while far from the limit; fixed windows per address, and a
+cache outage that lets requests through (RATELIMIT_FAIL_OPEN)."""
 
 import os
 import socket
@@ -32,6 +33,12 @@ def clock(monkeypatch):
     now = [NOW]
     monkeypatch.setattr("provider.ratelimit.clock", lambda: now[0])
     return now
+
+
+@pytest.fixture(autouse=True)
+def _fresh_blocks(monkeypatch):
+    """Each test starts as a new process would, with no counts reserved."""
+    monkeypatch.setattr(ratelimit, "_blocks", ratelimit._Blocks())
 
 
 @pytest.fixture
@@ -82,7 +89,10 @@ def test_one_round_trip_to_redis_per_count(redis_cache, round_trips, clock):
 
 
 @pytest.mark.django_db
-def test_a_token_request_costs_the_rate_limit_one_round_trip(redis_cache, round_trips, clock, monkeypatch):
+def test_a_token_request_costs_the_rate_limit_at_most_one_round_trip(
+    redis_cache, round_trips, clock, monkeypatch, settings
+):
+    settings.SIGNET_RATELIMIT_TOKEN = "1200/m"  # the default: blocks of 12
     counted = []
     real_hit = ratelimit.hit
 
@@ -94,9 +104,78 @@ def test_a_token_request_costs_the_rate_limit_one_round_trip(redis_cache, round_
 
     monkeypatch.setattr(ratelimit, "hit", measured)
     client = Client()
-    for _ in range(3):
+    for _ in range(12 + 2):
         client.post("/token", {"grant_type": "client_credentials"})
-    assert counted[1:] == [1, 1]
+    # One round trip reserves counts 1-12 (and, being the first, opens the connection and loads the
+    # script); the 13th request reserves 13-24.
+    assert counted[0] >= 1 and counted[1:] == [0] * 11 + [1, 0]
+
+
+def redis_count(cache, rate, usage, key="203.0.113.9"):
+    name = cache.make_key(f"signet:rl:oauth2_provider:token:{rate}:{key}:{usage.retry_after + NOW}")
+    return int(get_redis_connection("default").get(name))
+
+
+def test_far_from_the_limit_counts_are_reserved_a_block_at_a_time(redis_cache, round_trips, clock):
+    hit(rate="1/h", key="192.0.2.1")  # the connection's handshake and the script's first load
+    round_trips.clear()
+    usages = [hit(rate="1000/h") for _ in range(25)]
+    assert [u.count for u in usages] == list(range(1, 26))
+    assert len(round_trips) == 3  # blocks of 10 (1% of the limit): 1-10, 11-20, 21-30
+    assert redis_count(redis_cache, "1000/h", usages[-1]) == 30
+
+
+def test_a_limit_under_200_is_counted_one_request_at_a_time(redis_cache, round_trips, clock):
+    assert ratelimit.block_size(199) == 1 and ratelimit.block_size(200) == 2
+    hit(rate="1/h", key="192.0.2.1")
+    round_trips.clear()
+    usages = [hit(rate="199/h") for _ in range(5)]
+    assert [u.count for u in usages] == [1, 2, 3, 4, 5] and len(round_trips) == 5
+    assert redis_count(redis_cache, "199/h", usages[-1]) == 5
+
+
+def test_blocks_are_never_larger_than_max_block(redis_cache, clock):
+    assert ratelimit.block_size(100_000_000) == ratelimit.MAX_BLOCK == 16
+    usage = hit(rate="100000000/m")
+    assert usage.count == 1 and redis_count(redis_cache, "100000000/m", usage) == 16
+
+
+def test_from_half_the_limit_every_request_is_counted_as_it_comes(redis_cache, round_trips, clock):
+    hit(rate="1/h", key="192.0.2.1")
+    round_trips.clear()
+    usages = [hit(rate="1000/h") for _ in range(520)]
+    assert [u.count for u in usages] == list(range(1, 521))
+    assert len(round_trips) == 50 + 20  # blocks of 10 up to 500, then one count per request
+    assert redis_count(redis_cache, "1000/h", usages[-1]) == 520
+    usages += [hit(rate="1000/h") for _ in range(481)]
+    assert [u.exceeded for u in usages[-2:]] == [False, True]  # the 1000th passes, the 1001st not
+    assert redis_count(redis_cache, "1000/h", usages[-1]) == 1001  # nothing reserved is left over
+
+
+def test_processes_take_unique_counts_and_none_passes_the_limit(redis_cache, clock, monkeypatch):
+    processes = [ratelimit._Blocks(), ratelimit._Blocks()]
+    counts, passed = [], 0
+    for n in range(1200):
+        monkeypatch.setattr(ratelimit, "_blocks", processes[n % 2])
+        usage = hit(rate="1000/h")
+        counts.append(usage.count)
+        passed += not usage.exceeded
+    assert len(set(counts)) == len(counts)  # no count handed out twice
+    assert counts[:4] == [1, 11, 2, 12]  # each process its own block
+    # What another process reserved and left unused counts against the address: (2 - 1) x (10 - 1) at most.
+    assert 1000 - 9 <= passed <= 1000
+
+
+def test_reservations_of_past_windows_are_forgotten_first(redis_cache, clock, monkeypatch):
+    monkeypatch.setattr(ratelimit, "MAX_BLOCKS_KEPT", 3)
+    for n in range(3):
+        hit(rate="1000/m", key=f"198.51.100.{n}")
+    clock[0] += 120  # those windows are over
+    hit(rate="1000/m", key="198.51.100.9")
+    assert len(ratelimit._blocks.by_key) == 1
+    for n in range(3):
+        hit(rate="1000/m", key=f"198.51.100.{10 + n}")
+    assert len(ratelimit._blocks.by_key) <= 3  # all current: the table starts again
 
 
 def test_counting_in_redis_and_the_answer(redis_cache, clock):
