@@ -85,6 +85,11 @@ def initial_access_token_valid(token):
     ).exists()
 
 
+def initial_access_token_id(token):
+    """The primary key of the initial access token row `token` is, or None (purged meanwhile)."""
+    return InitialAccessToken.objects.filter(checksum=checksum(token)).values_list("pk", flat=True).first()
+
+
 def _use_initial_access_token(token, client_id):
     """Use the token up, inside the registration's transaction: of two registrations racing with one
     token, the conditional UPDATE lets exactly one through."""

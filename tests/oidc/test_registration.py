@@ -450,6 +450,24 @@ def test_cli_mints_a_single_use_token_stored_hashed(token_mode):
     assert register(token_mode, CONFIDENTIAL, token).status_code == 201
 
 
+def test_the_registration_still_traces_to_its_minting_once_the_token_is_purged(token_mode):
+    from provider.audit.models import AuditEvent
+    from provider.oidc.housekeeping import tokens_purge
+    from provider.oidc.models import InitialAccessToken
+
+    call_command("clients", "registration-token", "--json", stdout=io.StringIO())
+    out = io.StringIO()
+    call_command("clients", "registration-token", "--json", stdout=out)
+    token = json.loads(out.getvalue())["initial_access_token"]
+    body = register(token_mode, CONFIDENTIAL, token).json()
+    assert tokens_purge()["initial_access_tokens"] == 1  # used; the other one is still unused
+    assert InitialAccessToken.objects.count() == 1
+    registered = AuditEvent.objects.get(event="client.registered", client_id=body["client_id"])
+    minted = AuditEvent.objects.filter(event="registration_token.created").order_by("id").last()
+    assert registered.data["token_id"] == minted.data["token_id"]
+    assert not InitialAccessToken.objects.filter(pk=minted.data["token_id"]).exists()
+
+
 def test_cli_refuses_a_non_positive_lifetime(db):
     from django.core.management.base import CommandError
 
