@@ -32,6 +32,12 @@ def audit(event, *, actor=None, client_id=None, store=True, **fields):
     log.info(event, extra={"fields": {"audit": {**record, **fields}}})
     if not store:
         return
+    limit = AuditEvent._meta.get_field("client_id").max_length
+    if len(record["client_id"]) > limit:
+        # Longer than any client id: what a request made up (a presented client_id, a next= link).
+        # Cut to fit rather than lose the row, which PostgreSQL would refuse whole.
+        record = {**record, "client_id": record["client_id"][:limit]}
+        fields = {**fields, "client_id_truncated": True}
     connection = transaction.get_connection()
     try:
         if connection.in_atomic_block:

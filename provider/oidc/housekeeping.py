@@ -1,4 +1,4 @@
-"""Purge of expired codes, tokens and refresh families, in short batches.
+"""Purge of expired codes, tokens, refresh families and registration tokens, in short batches.
 
 Every batch reads at most `batch_size` primary keys, then deletes exactly those rows in its own
 short transaction, so purging a million rows never holds a long lock on a token table and runs
@@ -21,6 +21,7 @@ from .models import (
     Client,
     ClientAssertionJti,
     DeviceAuthorization,
+    InitialAccessToken,
     RevokedAccessToken,
     TokenFamily,
 )
@@ -96,6 +97,12 @@ def tokens_purge(*, now=None, batch_size=None, on_batch=None):
         ("revoked_access_tokens", RevokedAccessToken.objects.filter(expires_at__lte=now)),
         # A client assertion's jti guards against replay only until the assertion expires.
         ("client_assertion_jtis", ClientAssertionJti.objects.filter(expires_at__lte=now)),
+        # An initial access token registers one client before it expires; used or expired, it can
+        # register none. The client.registered audit event keeps which token made which client.
+        (
+            "initial_access_tokens",
+            InitialAccessToken.objects.filter(Q(expires_at__lte=now) | Q(used_at__isnull=False)),
+        ),
         # Rows of access and ID tokens from before they were self-contained: nothing reads them.
         ("stored_access_tokens", get_access_token_model().objects.all()),
         ("stored_id_tokens", get_id_token_model().objects.all()),

@@ -12,11 +12,12 @@ import secrets
 from datetime import timedelta
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from .models import PRIVATE_KEY_JWT, Client, InitialAccessToken
+from .models import PRIVATE_KEY_JWT, Client, InitialAccessToken, token_signing_alg
 from .scopes import default_scopes
 from .services import GRANTS, client_create, client_update
 
@@ -82,6 +83,11 @@ def initial_access_token_valid(token):
     return InitialAccessToken.objects.filter(
         checksum=checksum(token), used_at__isnull=True, expires_at__gt=timezone.now()
     ).exists()
+
+
+def initial_access_token_id(token):
+    """The primary key of the initial access token row `token` is, or None (purged meanwhile)."""
+    return InitialAccessToken.objects.filter(checksum=checksum(token)).values_list("pk", flat=True).first()
 
 
 def _use_initial_access_token(token, client_id):
@@ -198,6 +204,17 @@ def _auth_method(metadata, *, mode):
     return method
 
 
+def _id_token_alg(metadata):
+    """OIDC Dynamic Client Registration 2: id_token_signed_response_alg, RS256 when left out. Only an
+    algorithm the key ring keeps a key for can sign; none and HS* are never among them (an ID token
+    must be signed, and Signet shares no secret key with a client to MAC one)."""
+    alg = _string(metadata, "id_token_signed_response_alg", default="RS256", max_length=16)
+    if alg not in settings.SIGNET_SIGNING_ALGS:
+        offered = ", ".join(settings.SIGNET_SIGNING_ALGS)
+        raise metadata_error(f"id_token_signed_response_alg must be one of {offered}.")
+    return alg
+
+
 def client_settings(metadata, *, mode):
     """client_create's keyword arguments and the metadata to keep, from a registration request's JSON.
 
@@ -251,6 +268,7 @@ def client_settings(metadata, *, mode):
         "auth_method": PRIVATE_KEY_JWT if method == PRIVATE_KEY_JWT else "",
         "jwks": jwks,
         "jwks_uri": jwks_uri,
+        "id_token_signing_alg": _id_token_alg(metadata),
     }
     return kwargs, {k: v for k, v in kept.items() if v}
 
@@ -331,6 +349,7 @@ def update(client, metadata):
         "backchannel_logout_uri": kwargs["backchannel_logout_uri"],
         "jwks": kwargs["jwks"],
         "jwks_uri": kwargs["jwks_uri"],
+        "id_token_signing_alg": kwargs["id_token_signing_alg"],
         # A full replacement: a scope left out is the default a new registration would get.
         "scopes": kwargs["scopes"]
         if kwargs["scopes"] is not None
@@ -363,6 +382,9 @@ def client_metadata(client):
         "grant_types": kept.get("grant_types", []),
         "response_types": kept.get("response_types", []),
         "token_endpoint_auth_method": kept.get("token_endpoint_auth_method", "none"),
+        # The alg its ID tokens are signed with now: RS256 if an operator has since taken the chosen one
+        # out of SIGNET_SIGNING_ALGS, so a client that PUTs back what it read is not refused.
+        "id_token_signed_response_alg": token_signing_alg(client),
     }
     if client.redirect_uris:
         body["redirect_uris"] = client.redirect_uris.split()

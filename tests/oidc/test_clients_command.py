@@ -416,3 +416,39 @@ def test_delete_is_audited():
     run("delete", client_id, "--actor", "carol")
     [event] = events("client.deleted")
     assert (event.actor, event.client_id, event.data) == ("cli:carol", client_id, {"name": "Shop"})
+
+
+def test_list_columns_line_up_whatever_the_lengths_of_ids_and_grant_names():
+    from provider.oidc.services import client_create
+
+    # The device grant's 44-character URN and ids of different lengths used to push later columns
+    # right on their rows only.
+    client_create(name="TV", client_type="public", grant="device-code", client_id="tv")
+    client_create(
+        name="Shop",
+        client_type="confidential",
+        grant="authorization-code",
+        redirect_uris=["https://shop.example.com/cb"],
+        client_id="a-much-longer-client-id-for-the-shop",
+    )
+    client_create(name="Batch", client_type="confidential", grant="client-credentials", client_id="batch-1")
+    Client.objects.filter(name="Batch").update(is_active=False)
+    lines = run("list").splitlines()
+    assert len(lines) == 3
+    by_name = {line.rsplit(None, 1)[-1]: line for line in lines}
+    device = by_name["TV"]
+    assert Client.GRANT_DEVICE_CODE in device and len(Client.GRANT_DEVICE_CODE) == 44
+    # Each column starts at the same offset on every row: the type, the grant, then the name.
+    types_at = {line.index(t) for line in lines for t in ("public ", "confidential ") if t in line}
+    grants_at = {
+        line.index(g)
+        for line in lines
+        for g in ("authorization-code", "client-credentials", Client.GRANT_DEVICE_CODE)
+        if g in line
+    }
+    names_at = {line.index(n) for line, n in zip(lines, ("(disabled) Batch", "Shop", "TV"), strict=True)}
+    assert len(types_at) == len(grants_at) == len(names_at) == 1, lines
+    # Two spaces between columns at the widest, and nothing after the name.
+    assert "a-much-longer-client-id-for-the-shop  confidential" in by_name["Shop"]
+    assert f"{Client.GRANT_DEVICE_CODE}  TV" in device
+    assert all(line == line.rstrip() for line in lines)

@@ -1,7 +1,10 @@
 """The device authorization grant (RFC 8628) over real HTTP: the device's requests, the user's /device
 pages in a browser session, the polling answers, single use (also on PostgreSQL under N simultaneous
-polls), guessing limits, clients without the grant, and hostile bytes at /device/authorize."""
+polls, from threads and from two OS processes), guessing limits, clients without the grant, and
+hostile bytes at /device/authorize."""
 
+import json
+import os
 from datetime import timedelta
 from urllib.parse import quote
 
@@ -16,6 +19,7 @@ from tests.conftest import PASSWORD
 from tests.oidc.flows import is_login_page, session_store
 from tests.support import raw_http
 from tests.support.browser import Browser, forms
+from tests.support.processes import race_posts
 from tests.tokens.conftest import API, decode, refresh
 from tests.tokens.test_refresh_concurrency import N, race
 
@@ -280,6 +284,34 @@ def test_n_simultaneous_polls_of_one_approved_code_give_tokens_once(issuer, tv, 
     assert all(r.json()["error"] == "invalid_grant" for r in responses if r.status_code == 400)
     assert TokenFamily.objects.filter(client=tv).count() == 1
     assert DeviceAuthorization.objects.get().status == DeviceAuthorization.USED
+
+
+ROUNDS = 8  # one round can be won by scheduling luck; several in a row cannot
+
+
+@pytest.mark.postgres
+def test_one_approved_code_polled_from_two_processes_at_once_gives_tokens_once(issuer, tv, user):
+    # Two OS processes, so nothing in this interpreter (the GIL, a lock, a shared connection) can
+    # order the polls: each reaches its own live-server thread and database session, and only the
+    # row lock decides which one exchanges the code.
+    from provider.oidc.models import TokenFamily
+
+    for round_ in range(ROUNDS):
+        body = started(issuer, tv, scope="openid offline_access")
+        row = DeviceAuthorization.objects.get(status=DeviceAuthorization.PENDING)
+        device.device_authorization_decide(row=row, user=user, approve=True, auth_time=1, sid="s")
+        fields = {"grant_type": GRANT, "device_code": body["device_code"], "client_id": tv.client_id}
+        answers = race_posts(f"{issuer}/token", fields)
+        pids = {pid for pid, _status, _text in answers}
+        assert len(pids) == 2 and os.getpid() not in pids
+        statuses = sorted(status for _pid, status, _text in answers)
+        assert statuses == [200, 400], (round_, answers)
+        winner = next(json.loads(text) for _pid, status, text in answers if status == 200)
+        loser = next(json.loads(text) for _pid, status, text in answers if status == 400)
+        assert {"access_token", "id_token", "refresh_token"} <= set(winner)
+        assert loser["error"] == "invalid_grant", (round_, loser)
+    assert TokenFamily.objects.filter(client=tv).count() == ROUNDS
+    assert set(DeviceAuthorization.objects.values_list("status", flat=True)) == {DeviceAuthorization.USED}
 
 
 # --- who may use it -------------------------------------------------------------------------

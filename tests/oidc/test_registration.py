@@ -84,7 +84,9 @@ def test_token_mode_registers_a_confidential_client_and_uses_the_token_up(token_
     from provider.oidc.models import InitialAccessToken
 
     token = mint()
+    before = int(timezone.now().timestamp())
     response = register(token_mode, CONFIDENTIAL, token)
+    after = timezone.now().timestamp()
     assert response.status_code == 201, response.text
     body = response.json()
     assert "no-store" in response.headers["Cache-Control"]
@@ -93,7 +95,7 @@ def test_token_mode_registers_a_confidential_client_and_uses_the_token_up(token_
     assert body["grant_types"] == ["authorization_code"] and body["response_types"] == ["code"]
     assert body["redirect_uris"] == [REDIRECT_URI] and body["client_name"] == "Confidential app"
     assert body["registration_client_uri"] == f"{token_mode}/register/{body['client_id']}"
-    assert abs(body["client_id_issued_at"] - timezone.now().timestamp()) < 60
+    assert before <= body["client_id_issued_at"] <= after
     # Stored hashed: neither the secret, the registration access token nor the initial one is in a row.
     client = stored(body["client_id"])
     assert client.registered_dynamically and client.client_secret != body["client_secret"]
@@ -359,6 +361,77 @@ def test_an_operators_client_cannot_be_managed_through_registration(open_mode, r
     assert response.status_code == 401
 
 
+# --- id_token_signed_response_alg (OIDC Dynamic Client Registration 2) --------------------------------
+
+
+@pytest.fixture
+def es256(open_mode, settings):
+    """ES256 offered next to RS256, the ring holding keys for both."""
+    from keys import selectors, services
+
+    settings.SIGNET_SIGNING_ALGS = ("RS256", "ES256")
+    services.key_ensure_active()
+    selectors.invalidate()
+    return open_mode
+
+
+def test_a_client_registered_with_es256_gets_es256_id_tokens(es256, browser, user):
+    from tests.oidc.test_signing_algorithms import pyjwt_verify
+
+    response = register(es256, {**PUBLIC, "id_token_signed_response_alg": "ES256"})
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["id_token_signed_response_alg"] == "ES256"
+    assert stored(body["client_id"]).id_token_signed_response_alg == "ES256"
+    flow = Flow(issuer=es256, browser=browser, client=SimpleNamespace(client_id=body["client_id"]))
+    tokens = flow.tokens(scope="openid")
+    claims = pyjwt_verify(es256, tokens["id_token"], alg="ES256", audience=body["client_id"], typ="JWT")
+    assert claims["sub"] == str(user.pk)
+
+
+def test_the_alg_defaults_to_rs256_and_is_returned_on_read(es256):
+    body = register(es256, PUBLIC).json()
+    assert body["id_token_signed_response_alg"] == "RS256"
+    assert stored(body["client_id"]).id_token_signed_response_alg == "RS256"
+    read = manage(body, "GET", body["registration_access_token"])
+    assert read.json()["id_token_signed_response_alg"] == "RS256"
+
+
+@pytest.mark.parametrize("alg", ["none", "HS256", "HS512", "RS512", "EdDSA", "es256", "", 256, ["ES256"]])
+def test_an_alg_not_offered_is_invalid_client_metadata(es256, alg):
+    # EdDSA is a real Signet algorithm, but not in this deployment's SIGNET_SIGNING_ALGS; "" is no alg.
+    response = register(es256, {**PUBLIC, "id_token_signed_response_alg": alg})
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == "invalid_client_metadata"
+    assert "id_token_signed_response_alg" in response.json()["error_description"]
+    assert stored_count() == 0
+
+
+def test_put_changes_the_alg_under_the_same_rules(es256, settings):
+    body = register(es256, PUBLIC).json()
+    token = body["registration_access_token"]
+    metadata = {"client_id": body["client_id"], **PUBLIC}
+    updated = manage(body, "PUT", token, {**metadata, "id_token_signed_response_alg": "ES256"})
+    assert updated.status_code == 200, updated.text
+    assert updated.json()["id_token_signed_response_alg"] == "ES256"
+    assert manage(body, "GET", token).json()["id_token_signed_response_alg"] == "ES256"
+    assert stored(body["client_id"]).id_token_signed_response_alg == "ES256"
+    refused = manage(body, "PUT", token, {**metadata, "id_token_signed_response_alg": "none"})
+    assert refused.status_code == 400 and refused.json()["error"] == "invalid_client_metadata"
+    assert stored(body["client_id"]).id_token_signed_response_alg == "ES256"
+    # ES256 taken out of the deployment: the client's tokens fall back to RS256, and a read says so,
+    # so that the client can PUT back what it read.
+    settings.SIGNET_SIGNING_ALGS = ("RS256",)
+    read = manage(body, "GET", token).json()
+    assert read["id_token_signed_response_alg"] == "RS256"
+    replaced = manage(body, "PUT", token, {k: v for k, v in read.items() if k in {"client_id", *PUBLIC}})
+    assert replaced.status_code == 200, replaced.text
+    # A full replacement: the alg left out is RS256 again.
+    settings.SIGNET_SIGNING_ALGS = ("RS256", "ES256")
+    manage(body, "PUT", token, {**metadata, "id_token_signed_response_alg": "ES256"})
+    assert manage(body, "PUT", token, metadata).json()["id_token_signed_response_alg"] == "RS256"
+
+
 # --- operators -----------------------------------------------------------------------------------------
 
 
@@ -367,16 +440,36 @@ def test_cli_mints_a_single_use_token_stored_hashed(token_mode):
     from provider.oidc.models import InitialAccessToken
 
     out = io.StringIO()
+    before = timezone.now()
     call_command("clients", "registration-token", "--expires-in", "120", "--json", stdout=out)
+    after = timezone.now()
     result = json.loads(out.getvalue())
     token = result["initial_access_token"]
     row = InitialAccessToken.objects.get()
     assert row.checksum == sha256(token) and token not in json.dumps(
         list(InitialAccessToken.objects.values()), default=str
     )
-    assert 100 < (row.expires_at - timezone.now()).total_seconds() <= 120
+    assert before + timedelta(seconds=120) <= row.expires_at <= after + timedelta(seconds=120)
     assert AuditEvent.objects.filter(event="registration_token.created").exists()
     assert register(token_mode, CONFIDENTIAL, token).status_code == 201
+
+
+def test_the_registration_still_traces_to_its_minting_once_the_token_is_purged(token_mode):
+    from provider.audit.models import AuditEvent
+    from provider.oidc.housekeeping import tokens_purge
+    from provider.oidc.models import InitialAccessToken
+
+    call_command("clients", "registration-token", "--json", stdout=io.StringIO())
+    out = io.StringIO()
+    call_command("clients", "registration-token", "--json", stdout=out)
+    token = json.loads(out.getvalue())["initial_access_token"]
+    body = register(token_mode, CONFIDENTIAL, token).json()
+    assert tokens_purge()["initial_access_tokens"] == 1  # used; the other one is still unused
+    assert InitialAccessToken.objects.count() == 1
+    registered = AuditEvent.objects.get(event="client.registered", client_id=body["client_id"])
+    minted = AuditEvent.objects.filter(event="registration_token.created").order_by("id").last()
+    assert registered.data["token_id"] == minted.data["token_id"]
+    assert not InitialAccessToken.objects.filter(pk=minted.data["token_id"]).exists()
 
 
 def test_cli_refuses_a_non_positive_lifetime(db):

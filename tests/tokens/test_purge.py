@@ -1,4 +1,5 @@
-"""Purge of expired codes, tokens and families: what goes, what stays, and in small batches."""
+"""Purge of expired codes, tokens, families and registration tokens: what goes, what stays, and in
+small batches."""
 
 import json
 import math
@@ -13,7 +14,14 @@ from django.utils import timezone
 from oauth2_provider.models import get_access_token_model, get_id_token_model, get_refresh_token_model
 
 from provider.oidc.housekeeping import tokens_purge
-from provider.oidc.models import AuthorizationCode, RevokedAccessToken, TokenFamily
+from provider.oidc.models import (
+    AuthorizationCode,
+    ClientAssertionJti,
+    DeviceAuthorization,
+    InitialAccessToken,
+    RevokedAccessToken,
+    TokenFamily,
+)
 from tests.tokens.conftest import mint_code
 
 pytestmark = pytest.mark.django_db
@@ -95,6 +103,7 @@ def test_purge_deletes_what_cannot_be_used_and_keeps_the_rest(rp_client, user):
         "token_families": 1,
         "revoked_access_tokens": 1,
         "client_assertion_jtis": 0,
+        "initial_access_tokens": 0,
         "stored_access_tokens": 1,
         "stored_id_tokens": 1,
     }
@@ -135,11 +144,84 @@ def test_purge_works_in_batches_of_the_configured_size(rp_client, user, settings
     assert not RevokedAccessToken.objects.exists()
 
 
+# A fixed instant: every row below is placed relative to it, and tokens_purge is given it, so no row
+# can cross its boundary while the test runs.
+NOW = timezone.make_aware(timezone.datetime(2026, 3, 1, 12, 0, 0))
+JUST = timedelta(microseconds=1)  # the finest step a DateTimeField keeps, on both databases
+
+
+def _device_authorization(client, expires_at):
+    return DeviceAuthorization.objects.create(
+        client=client,
+        device_code_checksum=secrets.token_hex(32),
+        user_code=secrets.token_hex(4).upper(),
+        created_at=expires_at - timedelta(minutes=10),
+        expires_at=expires_at,
+        interval=5,
+    )
+
+
+ROWS = {
+    # kind in tokens_purge's report: a row expiring at `expires_at`, and the model to count.
+    "device_authorizations": (DeviceAuthorization, _device_authorization),
+    "revoked_access_tokens": (
+        RevokedAccessToken,
+        lambda client, expires_at: RevokedAccessToken.objects.create(
+            jti=uuid.uuid4().hex, expires_at=expires_at
+        ),
+    ),
+    "client_assertion_jtis": (
+        ClientAssertionJti,
+        lambda client, expires_at: ClientAssertionJti.objects.create(
+            client=client, jti=uuid.uuid4().hex, expires_at=expires_at
+        ),
+    ),
+    "initial_access_tokens": (
+        InitialAccessToken,
+        lambda client, expires_at: InitialAccessToken.objects.create(
+            checksum=secrets.token_hex(32), expires_at=expires_at
+        ),
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", ROWS)
+def test_rows_that_expire_go_at_their_expiry_and_not_a_microsecond_before(rp_client, kind):
+    # Each is refused from its expires_at on (the grant, the deny-list check, the assertion check and
+    # /register all compare with <= now), so that is when it may go, and not before.
+    client, _secret = rp_client
+    model, make = ROWS[kind]
+    gone = [make(client, NOW - timedelta(days=1)).pk, make(client, NOW).pk]
+    kept = [make(client, NOW + JUST).pk, make(client, NOW + timedelta(days=1)).pk]
+    report = tokens_purge(now=NOW)
+    assert report[kind] == 2
+    assert set(model.objects.values_list("pk", flat=True)) == set(kept)
+    assert not model.objects.filter(pk__in=gone).exists()
+
+
+def test_a_used_initial_access_token_goes_before_it_expires(db):
+    # Single use: once it registered its client it can register none, whatever its expiry.
+    used = InitialAccessToken.objects.create(
+        checksum=secrets.token_hex(32), expires_at=NOW + timedelta(days=1), used_at=NOW, client_id="c"
+    )
+    unused = InitialAccessToken.objects.create(checksum=secrets.token_hex(32), expires_at=NOW + JUST)
+    assert tokens_purge(now=NOW)["initial_access_tokens"] == 1
+    assert list(InitialAccessToken.objects.all()) == [unused]
+    assert not InitialAccessToken.objects.filter(pk=used.pk).exists()
+
+
 def test_management_command(rp_client, user):
     client, _secret = rp_client
     mint_code(client, user)
     AuthorizationCode.objects.update(expires=timezone.now() - timedelta(seconds=1))
     out = StringIO()
+    # An hour on each side of the command's own now: no boundary it could cross while running.
+    InitialAccessToken.objects.create(checksum="a" * 64, expires_at=timezone.now() - timedelta(hours=1))
+    live = InitialAccessToken.objects.create(
+        checksum="b" * 64, expires_at=timezone.now() + timedelta(hours=1)
+    )
     call_command("purge_tokens", "--json", "--batch-size", "2", stdout=out)
-    assert json.loads(out.getvalue())["authorization_codes"] == 1
+    report = json.loads(out.getvalue())
+    assert report["authorization_codes"] == 1 and report["initial_access_tokens"] == 1
     assert not AuthorizationCode.objects.exists()
+    assert list(InitialAccessToken.objects.all()) == [live]

@@ -94,7 +94,12 @@ def register(request):
         return _error(error)
     except PermissionError:
         return _refused_token(initial_token)
-    audit("client.registered", client_id=client.client_id, name=client.name, mode=mode)
+    minted = {}
+    if initial_token is not None:
+        # The token's row goes at the next purge: the event keeps which minting made this client
+        # (registration_token.created names the same token_id).
+        minted["token_id"] = registration.initial_access_token_id(initial_token)
+    audit("client.registered", client_id=client.client_id, name=client.name, mode=mode, **minted)
     body = registration.client_metadata(client)
     if secret is not None:
         body["client_secret"] = secret

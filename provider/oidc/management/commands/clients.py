@@ -359,12 +359,16 @@ class Command(OperatorCommand):
 
     def do_list(self, **o):
         clients = list(Client.objects.order_by("name"))
-        lines = [
-            f"{c.client_id}  {c.client_type:12} {c.authorization_grant_type:20} "
-            f"{'' if c.is_active else '(disabled) '}{c.name}"
+        table = [
+            (
+                c.client_id,
+                c.client_type,
+                c.authorization_grant_type,
+                f"{'' if c.is_active else '(disabled) '}{c.name}",
+            )
             for c in clients
         ]
-        self.emit([_row(c) for c in clients], "\n".join(lines) or "no clients")
+        self.emit([_row(c) for c in clients], "\n".join(_aligned(table)) or "no clients")
 
     def do_show(self, client_id, **o):
         row = _row(self.client(client_id))
@@ -466,6 +470,16 @@ class Command(OperatorCommand):
         self.audit("client.deleted", client_id=client.client_id, name=client.name)
         client.delete()
         self.emit({"deleted": client_id}, f"deleted {client_id}")
+
+
+def _aligned(table):
+    """Rows of text columns, each column as wide as its widest value: client ids and grant names
+    (the device grant's URN is 44 characters) vary too much for fixed widths. The last is not padded."""
+    if not table:
+        return []
+    widths = [max(len(cell) for cell in column) for column in zip(*table, strict=True)]
+    widths[-1] = 0  # no trailing spaces after the name
+    return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in table]
 
 
 def _text(value):

@@ -7,8 +7,10 @@ from ...housekeeping import tokens_purge
 
 class Command(BaseCommand):
     help = (
-        "Delete expired authorization codes, access, refresh and ID tokens and ended refresh families, "
-        "in short batches (safe next to live traffic). Run it on a schedule, e.g. hourly."
+        "Delete expired authorization codes, access, refresh and ID tokens, ended refresh families, "
+        "expired device requests, deny-list entries and client assertion jtis past their expiry, and "
+        "used or expired initial access tokens, in short batches (safe next to live traffic). "
+        "Run it on a schedule, e.g. hourly."
     )
 
     def add_arguments(self, parser):
