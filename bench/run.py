@@ -222,9 +222,9 @@ def pkjwt_preparer(run, key="1k"):
     pkjwt = run.signet.fixtures["pkjwt"]
 
     def prepare(server, seconds):
-        # Each server's own issuer is an audience both accept (RFC 7523 3 item 3, OIDC Core 9).
         n = run.codes_needed(key, server, seconds, ASSERTION_RATE_GUESS)
         out = run.workdir / f"assertions-{server.name}.txt"
+        # Each server's own issuer is an audience both accept (RFC 7523 3 item 3, OIDC Core 9).
         out.write_text("".join(a + "\n" for a in sign_assertions(pkjwt, server.metadata["issuer"], n)))
         return {
             "path": server.path("token_endpoint"),
@@ -248,6 +248,13 @@ def require_every_answer_200(server, counters):
             f"{server.name} answered {counters['non200']} requests with a fresh client assertion "
             "with a status other than 200; see its log"
         )
+
+
+def require_no_errors(server, counters):
+    """Scenario 1e's rule: a refused request would be counted as neither served nor signed, and a
+    scenario that measures a failing grant must say so rather than report its CPU."""
+    if counters.get("errors", 0):
+        raise RuntimeError(f"{server.name} answered {counters['errors']} requests with an error; see its log")
 
 
 def _post(server, request):
@@ -483,7 +490,7 @@ def scenario_1e(run):
     id_token_signed_response_alg; the peer: that client's resource-server format)."""
     prepare = es256_preparer(run)
     headers = {server.name: require_token_alg(server, prepare(server, 0), "ES256") for server in run.servers}
-    result = run.alternate("1e", run.servers, prepare)
+    result = run.alternate("1e", run.servers, prepare, check=require_no_errors)
     result["token_headers"] = headers
     return {"1e": result}
 

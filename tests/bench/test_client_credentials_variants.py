@@ -70,6 +70,9 @@ def test_a_refused_fresh_assertion_fails_the_scenario_and_running_out_does_not()
     bench_run.require_every_answer_200(Server, {"non200": 0, "non200_late": 3, "exhausted": 5})
     with pytest.raises(RuntimeError, match="signet answered 2 requests"):
         bench_run.require_every_answer_200(Server, {"non200": 2, "exhausted": 0})
+    bench_run.require_no_errors(Server, {"errors": 0})
+    with pytest.raises(RuntimeError, match="signet answered 1 requests with an error"):
+        bench_run.require_no_errors(Server, {"errors": 1})
 
 
 def test_the_wrk_script_reports_every_counter_load_reads():
