@@ -171,6 +171,10 @@ class Signet(Server):
             # part of every request) but high enough never to answer 429.
             "SIGNET_RATELIMIT_TOKEN": "100000000/m",
             "SIGNET_RATELIMIT_INTROSPECT": "100000000/m",
+            # Scenario 1e's client has its tokens signed with ES256, which the ring must keep a key
+            # for. On for the whole run, as on a deployment that lets clients choose: the peer's
+            # JWKS holds an EC key too (bench/peer/server.mjs), so both documents stay alike.
+            "SIGNET_SIGNING_ALGS": "RS256,ES256",
         }
         self.fixtures = None
         self._db_cpu = procstat.MonotonicCpu()
@@ -303,7 +307,7 @@ class Signet(Server):
 
     def key_size(self):
         jwks = requests.get(self.url + self.path("jwks_uri"), timeout=10).json()
-        n = jwks["keys"][0]["n"]
+        n = next(k for k in jwks["keys"] if k["kty"] == "RSA")["n"]
         return len(base64.urlsafe_b64decode(n + "=" * (-len(n) % 4))) * 8
 
     def mint_codes(self, n, out, *, with_resource=True):
@@ -343,9 +347,10 @@ class Peer(Server):
             capture_output=True,
         )
 
-    def start(self):
+    def config(self):
+        """What bench/peer/server.mjs reads (PEER_CONFIG): Signet's clients, user and lifetimes."""
         f = self.fixtures
-        config = {
+        return {
             "issuer": self.url,
             "port": self.port,
             "controlPort": self.control_port,
@@ -363,11 +368,28 @@ class Peer(Server):
                     "redirect_uris": [],
                 },
                 {
+                    "client_id": f["pkjwt"]["client_id"],
+                    "grant_types": ["client_credentials"],
+                    "response_types": [],
+                    "redirect_uris": [],
+                    "token_endpoint_auth_method": "private_key_jwt",
+                    "token_endpoint_auth_signing_alg": "RS256",
+                    "jwks": {"keys": [f["pkjwt"]["jwk"]]},
+                },
+                {
+                    "client_id": f["es256"]["client_id"],
+                    "client_secret": f["es256"]["client_secret"],
+                    "grant_types": ["client_credentials"],
+                    "response_types": [],
+                    "redirect_uris": [],
+                },
+                {
                     "client_id": f["rp"]["client_id"],
                     "client_secret": f["rp"]["client_secret"],
                     "redirect_uris": [f["redirect_uri"]],
                 },
             ],
+            "es256ClientIds": [f["es256"]["client_id"]],
             "account": {
                 "sub": f["user_id"],
                 "claims": {
@@ -381,8 +403,10 @@ class Peer(Server):
             },
             "lifetimes": self.lifetimes,
         }
+
+    def start(self):
         config_path = self.workdir / "peer-config.json"
-        config_path.write_text(json.dumps(config))
+        config_path.write_text(json.dumps(self.config()))
         self.log_path = self.workdir / "peer.log"
         log = open(self.log_path, "w")  # noqa: SIM115 - kept open for the server's lifetime
         self.proc = subprocess.Popen(

@@ -31,6 +31,11 @@ CODE_CHALLENGE = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
 REDIRECT_URI = "https://rp.example.com/callback"
 RESOURCE = "https://api.example.com"
 CC_CLIENT_ID = "bench-cc"
+# Scenario 1k: client credentials authenticated by a signed assertion (private_key_jwt, RFC 7523).
+PKJWT_CLIENT_ID = "bench-cc-pkjwt"
+PKJWT_KID = "bench-pkjwt-1"
+# Scenario 1e: client credentials whose access tokens are signed with ES256 (the client's choice).
+ES256_CLIENT_ID = "bench-cc-es256"
 RP_CLIENT_ID = "bench-rp"
 LOGIN_CLIENT_ID = "bench-login"
 USER_EMAIL = "bench-user-{}@example.com"
@@ -58,7 +63,8 @@ def setup(*, users, out, sample_api_audience):
             email, password, first_name="Bench", last_name="User", email_verified=True
         )
         first = first or user
-    Client.objects.filter(client_id__in=[CC_CLIENT_ID, RP_CLIENT_ID, LOGIN_CLIENT_ID]).delete()
+    bench_clients = [CC_CLIENT_ID, PKJWT_CLIENT_ID, ES256_CLIENT_ID, RP_CLIENT_ID, LOGIN_CLIENT_ID]
+    Client.objects.filter(client_id__in=bench_clients).delete()
     audiences = [RESOURCE] + ([sample_api_audience] if sample_api_audience else [])
     cc_secret = secrets.token_urlsafe(48)
     rp_secret = secrets.token_urlsafe(48)
@@ -69,6 +75,27 @@ def setup(*, users, out, sample_api_audience):
         client_id=CC_CLIENT_ID,
         secret=cc_secret,
         audiences=audiences,
+    )
+    assertion_key_pem, assertion_jwk = assertion_key()
+    client_create(
+        name="bench client credentials, private_key_jwt",
+        client_type="confidential",
+        grant="client-credentials",
+        client_id=PKJWT_CLIENT_ID,
+        audiences=audiences,
+        auth_method="private_key_jwt",
+        jwks={"keys": [assertion_jwk]},
+        signing_alg="RS256",
+    )
+    es256_secret = secrets.token_urlsafe(48)
+    client_create(
+        name="bench client credentials, ES256 tokens",
+        client_type="confidential",
+        grant="client-credentials",
+        client_id=ES256_CLIENT_ID,
+        secret=es256_secret,
+        audiences=audiences,
+        id_token_signing_alg="ES256",
     )
     client_create(
         name="bench relying party",
@@ -96,6 +123,14 @@ def setup(*, users, out, sample_api_audience):
         "emails": emails,
         "password": password,
         "cc": {"client_id": CC_CLIENT_ID, "client_secret": cc_secret},
+        # The private key stays in the run's git-ignored folder: bench/run.py signs the assertions.
+        "pkjwt": {
+            "client_id": PKJWT_CLIENT_ID,
+            "kid": PKJWT_KID,
+            "private_key_pem": assertion_key_pem,
+            "jwk": assertion_jwk,
+        },
+        "es256": {"client_id": ES256_CLIENT_ID, "client_secret": es256_secret},
         "rp": {"client_id": RP_CLIENT_ID, "client_secret": rp_secret},
         "login": {"client_id": LOGIN_CLIENT_ID, "client_secret": rp_secret},
         "redirect_uri": REDIRECT_URI,
@@ -103,6 +138,25 @@ def setup(*, users, out, sample_api_audience):
         "resource": RESOURCE,
     }
     Path(out).write_text(json.dumps(data))
+
+
+def assertion_key():
+    """A fresh RSA key for scenario 1k's client: (private PEM, public JWK as both servers register it).
+
+    RS256 because it is what private_key_jwt clients most often sign with, and verifying it is
+    cheap for both servers; 2048 bits, the least Signet accepts (client_keys.MIN_RSA_BITS).
+    """
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from jwt.algorithms import RSAAlgorithm
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    jwk = RSAAlgorithm.to_jwk(key.public_key(), as_dict=True)
+    jwk.update({"kid": PKJWT_KID, "use": "sig", "alg": "RS256"})
+    return pem.decode("ascii"), jwk
 
 
 def mint_codes(*, client, user_id, n):

@@ -1,4 +1,5 @@
-"""Token endpoint cost, in process (no HTTP server): client_credentials, code exchange, refresh rotation.
+"""Token endpoint cost, in process (no HTTP server): client_credentials (with a secret, with
+private_key_jwt, with ES256 tokens), code exchange, refresh rotation.
 
     psql -h 127.0.0.1 -U postgres -c "CREATE DATABASE signet_bench_tokens"
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/signet_bench_tokens \\
@@ -30,6 +31,8 @@ os.environ.update(
     ALLOWED_HOSTS="testserver",
     OIDC_ISSUER="http://testserver",
     SIGNET_RATELIMIT_TOKEN="100000000/m",
+    # As the bench's Signet: an ES256 key in the ring for the client whose tokens are ES256.
+    SIGNET_SIGNING_ALGS="RS256,ES256",
 )
 
 
@@ -119,6 +122,52 @@ def main():
 
     measure("client_credentials", args.requests, client_credentials)
 
+    # Scenario 1k's request: a fresh assertion each (a jti is accepted once), signed beforehand.
+    from bench.run import sign_assertions
+
+    pem, jwk = signet_fixtures.assertion_key()
+    keyed, _ = client_create(
+        name="bench-cost cc private_key_jwt",
+        client_type="confidential",
+        grant="client-credentials",
+        audiences=["https://api"],
+        auth_method="private_key_jwt",
+        jwks={"keys": [jwk]},
+        signing_alg="RS256",
+    )
+    pkjwt = {"client_id": keyed.client_id, "kid": jwk["kid"], "private_key_pem": pem}
+    assertions = iter(sign_assertions(pkjwt, "http://testserver", args.requests + 2))
+
+    def private_key_jwt():
+        response = http.post(
+            "/token",
+            {
+                "grant_type": "client_credentials",
+                "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                "client_assertion": next(assertions),
+            },
+        )
+        assert response.status_code == 200, response.content
+
+    measure("client_credentials, private_key_jwt", args.requests, private_key_jwt)
+
+    es256, es256_secret = client_create(
+        name="bench-cost cc es256",
+        client_type="confidential",
+        grant="client-credentials",
+        audiences=["https://api"],
+        id_token_signing_alg="ES256",
+    )
+
+    def es256_tokens():
+        response = http.post(
+            "/token",
+            {"grant_type": "client_credentials", "client_id": es256.client_id, "client_secret": es256_secret},
+        )
+        assert response.status_code == 200, response.content
+
+    measure("client_credentials, ES256 token", args.requests, es256_tokens)
+
     # Minted beforehand, as /authorize stores them, so only the exchange is timed.
     codes = iter(signet_fixtures.mint_codes(client=rp, user_id=user.pk, n=args.requests + 2))
 
@@ -165,6 +214,8 @@ def main():
 
     measure("refresh_token (rotation)", args.requests, rotate)
     service.delete()
+    keyed.delete()
+    es256.delete()
     login.delete()
     rp.delete()
     user.delete()

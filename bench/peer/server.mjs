@@ -2,12 +2,15 @@
 //
 // Same grants (authorization code + PKCE, refresh with rotation, client credentials), RFC 9068 JWT
 // access tokens (resourceIndicators with accessTokenFormat 'jwt'), an RS256 key of the same size,
-// client_secret_basic and the same lifetimes. Storage is an in-process Map (its fastest setup: no
+// client_secret_basic and the same lifetimes. Scenario 1k's client authenticates with private_key_jwt;
+// scenario 1e's client has its JWT access tokens signed with ES256 (an EC P-256 key is in the JWKS,
+// as Signet's bench instance keeps one). Storage is an in-process Map (its fastest setup: no
 // database at all), so codes and refresh tokens for the benchmark are minted in this process through
 // a control server on a second loopback port, outside the measured provider's request path.
 //
 // Configuration comes from a JSON file named by PEER_CONFIG (written by bench/run.py):
-// { issuer, port, controlPort, keySize, resource, clients: [...], account: {...}, lifetimes: {...} }
+// { issuer, port, controlPort, keySize, resource, clients: [...], es256ClientIds: [...], account: {...},
+//   lifetimes: {...} }
 import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
@@ -89,6 +92,8 @@ setInterval(() => {
 // --- keys, accounts, resource server -------------------------------------------------------------
 const { privateKey } = generateKeyPairSync('rsa', { modulusLength: config.keySize });
 const signingKey = { ...privateKey.export({ format: 'jwk' }), use: 'sig', alg: 'RS256' };
+const { privateKey: ecPrivateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const ecSigningKey = { ...ecPrivateKey.export({ format: 'jwk' }), use: 'sig', alg: 'ES256' };
 
 const { account } = config;
 async function findAccount(ctx, sub) {
@@ -108,11 +113,15 @@ const resourceServer = {
   accessTokenFormat: 'jwt',
   jwt: { sign: { alg: 'RS256' } },
 };
+// Signet signs a client's access tokens with the alg it registered; here the resource server's
+// format is the only place to choose it, so the ES256 clients get the same API signed with ES256.
+const es256ClientIds = new Set(config.es256ClientIds ?? []);
+const es256ResourceServer = { ...resourceServer, jwt: { sign: { alg: 'ES256' } } };
 
 const provider = new Provider(config.issuer, {
   adapter: MapAdapter,
   clients: config.clients,
-  jwks: { keys: [signingKey] },
+  jwks: { keys: [signingKey, ecSigningKey] },
   findAccount,
   claims: {
     openid: ['sub'],
@@ -146,7 +155,9 @@ const provider = new Provider(config.issuer, {
       enabled: true,
       // A code minted with a resource carries it; client credentials default to the API.
       defaultResource: (ctx, client, oneOf) => (oneOf ? oneOf : config.resource),
-      getResourceServerInfo: () => resourceServer,
+      getResourceServerInfo: (ctx, resourceIndicator, client) => (
+        es256ClientIds.has(client?.clientId) ? es256ResourceServer : resourceServer
+      ),
       useGrantedResource: () => true,
     },
   },

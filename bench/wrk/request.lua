@@ -6,7 +6,10 @@
 --   BENCH_ROTATE=1                  refresh rotation: every response's new refresh_token goes back
 --                                   into the thread's pool, so each connection follows its own chain
 --   BENCH_MAX                       stop after this many responses in all (split over the threads)
--- done() prints one line "BENCH_RESULT {json}" that bench/run.py reads.
+-- done() prints one line "BENCH_RESULT {json}" that bench/run.py reads. With BENCH_ITEMS or BENCH_MAX it
+-- also counts responses other than 200: "non200" while every request still carried an item, "non200_late"
+-- once a placeholder has gone out ("exhausted" counts those), since no response says which request it
+-- answers. A scenario can so tell a refused item from a round that outran its file.
 
 local method = os.getenv("BENCH_METHOD") or "GET"
 local body = os.getenv("BENCH_BODY")
@@ -47,6 +50,10 @@ local head = 1
 local tail = 0
 local seen = 0
 local max_here = 0
+-- Globals, so that done() can read each thread's through thread:get.
+non200 = 0
+non200_late = 0
+exhausted = 0
 
 function init(args)
   thread_id = thread_id or 0  -- a global set by setup() through thread:set
@@ -74,6 +81,7 @@ if items_file then
       head = head + 1
     else
       item = "exhausted"  -- answered 400 and counted as an error, never as served
+      exhausted = exhausted + 1
     end
     return wrk.format(nil, nil, nil, (body:gsub("{item}", item)))
   end
@@ -81,6 +89,9 @@ end
 
 if items_file or max_total > 0 then
   function response(status, headers, resp_body)
+    if status ~= 200 then
+      if exhausted == 0 then non200 = non200 + 1 else non200_late = non200_late + 1 end
+    end
     if rotate and status == 200 then
       local token = resp_body:match('"refresh_token"%s*:%s*"([^"]+)"')
       if token then
@@ -99,9 +110,16 @@ end
 
 function done(summary, latency, requests)
   local e = summary.errors
+  local refused, late, ran_out = 0, 0, 0
+  for _, thread in ipairs(threads) do
+    refused = refused + (thread:get("non200") or 0)
+    late = late + (thread:get("non200_late") or 0)
+    ran_out = ran_out + (thread:get("exhausted") or 0)
+  end
   io.write(string.format(
     'BENCH_RESULT {"duration_us":%d,"requests":%d,"bytes":%d,"connect":%d,"read":%d,"write":%d,' ..
-    '"status":%d,"timeout":%d,"latency_p50_us":%d,"latency_p99_us":%d}\n',
+    '"status":%d,"timeout":%d,"latency_p50_us":%d,"latency_p99_us":%d,"non200":%d,"non200_late":%d,' ..
+    '"exhausted":%d}\n',
     summary.duration, summary.requests, summary.bytes, e.connect, e.read, e.write, e.status, e.timeout,
-    latency:percentile(50), latency:percentile(99)))
+    latency:percentile(50), latency:percentile(99), refused, late, ran_out))
 end
