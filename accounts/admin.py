@@ -13,6 +13,7 @@ from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
+from provider.admin_view_only import ViewOnlyAdmin
 from provider.audit import audit
 
 from . import lockout, mfa_reset, session_records
@@ -139,7 +140,7 @@ class LiveFilter(admin.SimpleListFilter):
 
 
 @admin.register(SignInSession)
-class SignInSessionAdmin(admin.ModelAdmin):
+class SignInSessionAdmin(ViewOnlyAdmin):
     """Every sign-in (accounts/session_records.py); "End" signs the browser out and tells its apps."""
 
     list_display = ("user", "started_at", "last_seen_at", "ip_address", "browser", "methods", "apps", "state")
@@ -160,15 +161,6 @@ class SignInSessionAdmin(admin.ModelAdmin):
     )
     readonly_fields = fields
     actions = ("end_sign_ins",)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_actions(self, request):
         # Django offers actions only to users who may change or delete; ending needs the user's change.

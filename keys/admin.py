@@ -10,6 +10,8 @@ from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
+from provider.admin_view_only import ViewOnlyAdmin
+
 from . import services
 from .models import SigningKey
 from .selectors import invalidate
@@ -18,7 +20,7 @@ ROTATE_PERMISSION = "keys.rotate_signingkey"
 
 
 @admin.register(SigningKey)
-class SigningKeyAdmin(admin.ModelAdmin):
+class SigningKeyAdmin(ViewOnlyAdmin):
     list_display = (
         "kid",
         "state",
@@ -48,15 +50,6 @@ class SigningKeyAdmin(admin.ModelAdmin):
     readonly_fields = fields
     actions = ["revoke_selected"]
     change_list_template = "admin/keys/signingkey/change_list.html"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_rotate_permission(self, request):
         return request.user.has_perm(ROTATE_PERMISSION)

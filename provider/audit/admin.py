@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils.html import format_html
 
+from ..admin_view_only import ViewOnlyAdmin
 from .models import AuditEvent
 
 
@@ -23,7 +24,7 @@ def actor_users(actors):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ViewOnlyAdmin):
     """The audit trail: searchable and filterable, and nobody edits or deletes history from here.
 
     An actor stored as a user's id shows as that user's email with the id linking to their page; one
@@ -67,12 +68,3 @@ class AuditEventAdmin(admin.ModelAdmin):
         opts = user._meta
         url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[user.pk])
         return format_html('{} (<a href="{}">{}</a>)', user.email, url, event.actor)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

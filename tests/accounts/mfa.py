@@ -46,6 +46,18 @@ def enrol_totp(browser, moment=NOW):
     return secret, recovery_codes_of(done)
 
 
+def totp_enrolled(browser, monkeypatch):
+    """alice (the `user` fixture) enrols TOTP over HTTP at NOW and signs out: (secret, recovery codes).
+
+    The clock stays pinned at NOW; a test moves it with pin_clock.
+    """
+    pin_clock(monkeypatch)
+    log_in(browser)
+    secret, codes = enrol_totp(browser)
+    sign_out(browser)
+    return secret, codes
+
+
 def is_verify_page(response):
     return response.status_code == 200 and (
         'id="totp-form"' in response.text or 'id="recovery-form"' in response.text

@@ -11,12 +11,12 @@ from django.core.management import CommandError, call_command
 from tests.accounts.mfa import (
     NOW,
     code_at,
-    enrol_totp,
     is_verify_page,
     log_in,
     pin_clock,
     sign_out,
     submit_form,
+    totp_enrolled,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -25,10 +25,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def enrolled(browser, user, monkeypatch):
     """alice after enrolling TOTP over HTTP, signing out and in again with a recovery code: (seed, codes)."""
-    pin_clock(monkeypatch)
-    log_in(browser)
-    secret, codes = enrol_totp(browser)
-    sign_out(browser)
+    secret, codes = totp_enrolled(browser, monkeypatch)
     submit_form(browser, log_in(browser), "recovery-form", {"recovery-code": codes[0]})
     sign_out(browser)
     return secret, codes
@@ -130,10 +127,7 @@ def test_no_seed_or_code_in_logs_audit_rows_or_admin_pages(browser, user, monkey
     from provider.audit.models import AuditEvent
 
     caplog.set_level(logging.DEBUG)
-    pin_clock(monkeypatch)
-    log_in(browser)
-    secret, codes = enrol_totp(browser)
-    sign_out(browser)
+    secret, codes = totp_enrolled(browser, monkeypatch)
     pin_clock(monkeypatch, NOW + 30)
     wrong = submit_form(browser, log_in(browser), "totp-form", {"code": "123456"})
     assert is_verify_page(wrong)

@@ -3,13 +3,12 @@
 import pytest
 
 from tests.accounts.mfa import (
-    enrol_totp,
     is_verify_page,
     log_in,
-    pin_clock,
     recovery_codes_of,
     sign_out,
     submit_form,
+    totp_enrolled,
 )
 from tests.oidc.flows import age_authentication, session_store
 
@@ -18,10 +17,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def codes(browser, user, monkeypatch):
-    pin_clock(monkeypatch)
-    log_in(browser)
-    _secret, codes = enrol_totp(browser)
-    sign_out(browser)
+    _secret, codes = totp_enrolled(browser, monkeypatch)
     return codes
 
 

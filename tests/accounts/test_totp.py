@@ -11,6 +11,7 @@ from tests.accounts.mfa import (
     pin_clock,
     sign_out,
     submit_form,
+    totp_enrolled,
 )
 from tests.oidc.flows import session_store
 
@@ -20,10 +21,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def enrolled(browser, user, monkeypatch):
     """alice with a confirmed authenticator (enrolled at NOW), signed out; returns its secret."""
-    pin_clock(monkeypatch)
-    log_in(browser)
-    secret, _codes = enrol_totp(browser)
-    sign_out(browser)
+    secret, _codes = totp_enrolled(browser, monkeypatch)
     return secret
 
 

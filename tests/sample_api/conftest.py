@@ -2,6 +2,7 @@
 (gunicorn, a separate OS process that reaches the provider only over HTTP)."""
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -18,6 +19,9 @@ from tests.sample_api.proxy import TCPProxy
 
 ROOT = Path(__file__).resolve().parents[2]
 AUDIENCE = "https://sample-api.test"  # the sample API's identifier: the `aud` its tokens carry
+# The client the sample app signs in as (sample_api/rp_views.py), registered anew by each test (rp_register).
+RP_CLIENT_ID = "sample-rp"
+RP_SECRET = secrets.token_urlsafe(48)
 
 
 class SampleAPI:
@@ -128,6 +132,47 @@ def sample_api_factory(issuer, tmp_path):
 def sample_api(sample_api_factory):
     """The sample API with its default configuration: discovery straight from the issuer."""
     return sample_api_factory()
+
+
+@pytest.fixture(scope="module")
+def rp_api(live_server, tmp_path_factory):
+    """One sample API process for each module that asks, its sign-in configured as client RP_CLIENT_ID.
+
+    Each test registers that client anew (the database is new in every test, and so are the
+    provider's keys: a cooldown of 0 lets the process refetch them; the cooldown is tested elsewhere).
+    """
+    api = start_sample_api(
+        tmp_path_factory.mktemp("sample-rp"),
+        {
+            "RESOURCE_ISSUER": live_server.url,
+            "RESOURCE_CLIENT_ID": RP_CLIENT_ID,
+            "RESOURCE_CLIENT_SECRET": RP_SECRET,
+            "RESOURCE_JWKS_COOLDOWN": "0",
+        },
+    )
+    yield api
+    stop_sample_api(api)
+
+
+def rp_register(api, **settings):
+    """Register the sample app running at `api` as the confidential client RP_CLIENT_ID; returns `api`.
+
+    `settings`: more of client_create's arguments (a back-channel logout URI, say).
+    """
+    from provider.oidc.services import client_create
+
+    client_create(
+        name="Sample app",
+        client_type="confidential",
+        grant="authorization-code",
+        client_id=RP_CLIENT_ID,
+        secret=RP_SECRET,
+        redirect_uris=[f"{api.url}/rp/callback/"],
+        post_logout_redirect_uris=[f"{api.url}/rp/"],
+        audiences=[AUDIENCE],
+        **settings,
+    )
+    return api
 
 
 class ProviderHits:

@@ -17,8 +17,8 @@ from sample_api.jwks import JWKSClient
 from sample_api.tokens import LOGOUT_EVENT, InvalidToken, logout_token_verify
 from tests.conftest import PASSWORD, POST_LOGOUT_URI
 from tests.oidc.flows import Flow
-from tests.sample_api.conftest import AUDIENCE, start_sample_api, stop_sample_api
-from tests.sample_api.test_rp_login import RP_CLIENT_ID, RP_SECRET, back_at_rp, home, start
+from tests.sample_api.conftest import RP_CLIENT_ID, rp_register
+from tests.sample_api.test_rp_login import back_at_rp, home, start
 from tests.sample_api.tokens import own_signed, provider_signed, rsa_key
 from tests.support import raw_http
 from tests.support.browser import Browser
@@ -29,40 +29,12 @@ PATH = "/rp/backchannel-logout"
 T = 2_000_000_000  # "now" for the in-process rule tests
 
 
-@pytest.fixture(scope="module")
-def rp_api(live_server, tmp_path_factory):
-    """One sample RP process for this module, configured as client RP_CLIENT_ID (see test_rp_login)."""
-    api = start_sample_api(
-        tmp_path_factory.mktemp("sample-rp-backchannel"),
-        {
-            "RESOURCE_ISSUER": live_server.url,
-            "RESOURCE_CLIENT_ID": RP_CLIENT_ID,
-            "RESOURCE_CLIENT_SECRET": RP_SECRET,
-            "RESOURCE_JWKS_COOLDOWN": "0",
-        },
-    )
-    yield api
-    stop_sample_api(api)
-
-
 @pytest.fixture
 def rp(rp_api, issuer):
     """The sample RP registered at the provider with its back-channel logout URI, as demo.py does."""
-    from provider.oidc.services import client_create
-
-    client_create(
-        name="Sample app",
-        client_type="confidential",
-        grant="authorization-code",
-        client_id=RP_CLIENT_ID,
-        secret=RP_SECRET,
-        redirect_uris=[f"{rp_api.url}/rp/callback/"],
-        post_logout_redirect_uris=[f"{rp_api.url}/rp/"],
-        audiences=[AUDIENCE],
-        backchannel_logout_uri=f"{rp_api.url}{PATH}",
-        backchannel_logout_session_required=True,
+    return rp_register(
+        rp_api, backchannel_logout_uri=f"{rp_api.url}{PATH}", backchannel_logout_session_required=True
     )
-    return rp_api
 
 
 def signed_in_at_rp(issuer, rp, user):

@@ -5,7 +5,7 @@ import pytest
 
 from tests.browser.conftest import chromium, page, shoot  # noqa: F401  (the real-browser fixtures)
 from tests.conftest import PASSWORD
-from tests.sample_api.test_rp_login import rp, rp_api  # noqa: F401  (the sample app, registered)
+from tests.sample_api.test_rp_login import rp  # noqa: F401  (the sample app, registered)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

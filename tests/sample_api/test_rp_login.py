@@ -13,52 +13,16 @@ import pytest
 import requests
 
 from tests.conftest import PASSWORD
-from tests.sample_api.conftest import AUDIENCE, start_sample_api, stop_sample_api
+from tests.sample_api.conftest import RP_CLIENT_ID, RP_SECRET, rp_register
 from tests.support.browser import Browser, forms, query
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-RP_CLIENT_ID = "sample-rp"
-RP_SECRET = secrets.token_urlsafe(48)
-
-
-@pytest.fixture(scope="module")
-def rp_api(live_server, tmp_path_factory):
-    """One sample API process for this module, its sign-in configured as client RP_CLIENT_ID.
-
-    Each test registers that client anew (the database is new in every test, and so are the
-    provider's keys: a cooldown of 0 lets the process refetch them; the cooldown is tested elsewhere).
-    """
-    api = start_sample_api(
-        tmp_path_factory.mktemp("sample-api"),
-        {
-            "RESOURCE_ISSUER": live_server.url,
-            "RESOURCE_CLIENT_ID": RP_CLIENT_ID,
-            "RESOURCE_CLIENT_SECRET": RP_SECRET,
-            "RESOURCE_JWKS_COOLDOWN": "0",
-        },
-    )
-    yield api
-    stop_sample_api(api)
-
-
 @pytest.fixture
 def rp(rp_api, issuer):
     """The sample app, registered at the provider as a confidential client."""
-    from provider.oidc.services import client_create
-
-    client_create(
-        name="Sample app",
-        client_type="confidential",
-        grant="authorization-code",
-        client_id=RP_CLIENT_ID,
-        secret=RP_SECRET,
-        redirect_uris=[f"{rp_api.url}/rp/callback/"],
-        post_logout_redirect_uris=[f"{rp_api.url}/rp/"],
-        audiences=[AUDIENCE],
-    )
-    return rp_api
+    return rp_register(rp_api)
 
 
 def replace_param(url, name, value):
@@ -249,23 +213,13 @@ def redis_unavailable():
 @pytest.mark.skipif(redis_unavailable() is not None, reason=str(redis_unavailable()))
 def test_instances_sharing_redis_share_the_sign_in(issuer, sample_api_factory, browser, user):
     # docker-compose runs several workers: a sign-in started on one must complete on another.
-    from provider.oidc.services import client_create
-
     shared = {
         "RESOURCE_CLIENT_ID": RP_CLIENT_ID,
         "RESOURCE_CLIENT_SECRET": RP_SECRET,
         "RESOURCE_CACHE_URL": f"redis://127.0.0.1:6379/{SAMPLE_REDIS_DB}",
     }
     first, second = sample_api_factory(**shared), sample_api_factory(**shared)
-    client_create(
-        name="Sample app",
-        client_type="confidential",
-        grant="authorization-code",
-        client_id=RP_CLIENT_ID,
-        secret=RP_SECRET,
-        redirect_uris=[f"{first.url}/rp/callback/"],
-        audiences=[AUDIENCE],
-    )
+    rp_register(first)
     callback_url = at_provider(browser, start(browser, first), user)
 
     done = back_at_rp(browser, callback_url.replace(first.url, second.url))

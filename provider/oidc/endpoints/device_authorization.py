@@ -7,41 +7,24 @@ client registered for the device grant may ask. Errors are RFC 6749 5.2 JSON (RF
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.http import JsonResponse
 from django.urls import reverse
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_POST
 
 from .. import client_authentication, device
 from ..context import TokenRequest
-from ..errors import OAuthError, error_response, invalid_request
+from ..errors import OAuthError
 from ..grants import device_code
 from ..grants.rules import allowed_resources, requested_scopes
-from ..params import form_problem
+from .form_endpoints import credential_endpoint
 
 # RFC 6749 3.3: what is granted when the request names no scope.
 DEFAULT_SCOPES = ("openid",)
 
 
-@csrf_exempt
-@require_POST
-@sensitive_post_parameters("client_secret", "client_assertion")
+@credential_endpoint("client_secret", "client_assertion")
 def device_authorization(request):
-    problem = form_problem(request)
-    if problem is not None:
-        return error_response(invalid_request(problem))
     ctx = TokenRequest.from_http(request)
     ctx.grant_type = device_code.GRANT_TYPE
-    try:
-        body = _start(ctx)
-    except OAuthError as error:
-        return error_response(error)
-    response = JsonResponse(body)
-    # The device code is a credential: never cached (RFC 6749 5.1 asks the same of tokens).
-    response["Cache-Control"] = "no-store"
-    response["Pragma"] = "no-cache"
-    return response
+    return _start(ctx)
 
 
 def _start(ctx):

@@ -6,37 +6,26 @@ resource server registered with its audience URI as client id); everyone else le
 """
 
 from django.http import JsonResponse
-from django.views.decorators.cache import never_cache
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
 from oauth2_provider.models import get_refresh_token_model
 
 from .. import access_tokens, client_authentication, refresh
 from ..access_tokens import active_access_token
-from ..errors import OAuthError, error_response, invalid_request
+from ..errors import invalid_request
 from ..models import TokenFamily
-from ..params import form_problem
+from .form_endpoints import form_endpoint
 
 INACTIVE = {"active": False}
 
 
-@csrf_exempt
-@never_cache
-@require_POST
+@form_endpoint
 def introspect(request):
-    problem = form_problem(request)
-    if problem is not None:
-        return error_response(invalid_request(problem))
-    try:
-        # RFC 7662 2.1: the caller authenticates; introspection has no public clients.
-        client, _method = client_authentication.authenticate(
-            http=request, params=request.POST, public_allowed=False
-        )
-    except OAuthError as error:
-        return error_response(error)
+    # RFC 7662 2.1: the caller authenticates; introspection has no public clients.
+    client, _method = client_authentication.authenticate(
+        http=request, params=request.POST, public_allowed=False
+    )
     token = request.POST.get("token")
     if not token:
-        return error_response(invalid_request("The token parameter is missing."))
+        raise invalid_request("The token parameter is missing.")
     answer = token_introspect(token=token, client=client, token_type_hint=request.POST.get("token_type_hint"))
     return JsonResponse(answer, json_dumps_params={"separators": (",", ":")})
 

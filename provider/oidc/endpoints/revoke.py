@@ -6,33 +6,22 @@ anything else, an unknown token included, the answer is the same 200 (RFC 7009 2
 """
 
 from django.http import HttpResponse
-from django.views.decorators.cache import never_cache
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
 from oauth2_provider.models import get_refresh_token_model
 
 from provider.audit import audit
 
 from .. import client_authentication, refresh
 from ..access_tokens import deny, verified_claims
-from ..errors import OAuthError, error_response, invalid_request
-from ..params import form_problem
+from ..errors import invalid_request
+from .form_endpoints import form_endpoint
 
 
-@csrf_exempt
-@never_cache
-@require_POST
+@form_endpoint
 def revoke(request):
-    problem = form_problem(request)
-    if problem is not None:
-        return error_response(invalid_request(problem))
-    try:
-        client, _method = client_authentication.authenticate(http=request, params=request.POST)
-    except OAuthError as error:
-        return error_response(error)
+    client, _method = client_authentication.authenticate(http=request, params=request.POST)
     token = request.POST.get("token")
     if not token:
-        return error_response(invalid_request("The token parameter is missing."))
+        raise invalid_request("The token parameter is missing.")
     hint = request.POST.get("token_type_hint")
     revokers = [_refresh_token, _access_token]
     if hint == "access_token":

@@ -9,35 +9,17 @@ is written before a grant's checks have passed.
 import contextlib
 
 from django.db import transaction
-from django.http import JsonResponse
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_POST
 
 from .. import client_authentication
 from ..context import TokenRequest
-from ..errors import OAuthError, error_response, invalid_request
+from ..errors import OAuthError, invalid_request
 from ..grants import GRANTS
-from ..params import form_problem
+from .form_endpoints import credential_endpoint
 
 
-@csrf_exempt
-@require_POST
-@sensitive_post_parameters("password", "client_secret", "code", "refresh_token", "code_verifier")
+@credential_endpoint("password", "client_secret", "code", "refresh_token", "code_verifier")
 def token(request):
-    problem = form_problem(request)
-    if problem is not None:
-        return error_response(invalid_request(problem))
-    ctx = TokenRequest.from_http(request)
-    try:
-        body = _issue(ctx)
-    except OAuthError as error:
-        return error_response(error)
-    response = JsonResponse(body)
-    # RFC 6749 5.1: tokens are never cached.
-    response["Cache-Control"] = "no-store"
-    response["Pragma"] = "no-cache"
-    return response
+    return _issue(TokenRequest.from_http(request))
 
 
 def _issue(ctx):

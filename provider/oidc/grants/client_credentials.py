@@ -8,12 +8,11 @@ from django.conf import settings
 
 from .. import issuance
 from ..models import Client
+from ..scopes import USER_SCOPES
 from .rules import allowed_resources, invalid_scope, requested_scopes
 
 CLIENT_GRANTS = (Client.GRANT_CLIENT_CREDENTIALS,)
 ATOMIC = False
-# Scopes about a user: meaningless for a client acting on its own behalf.
-USER_SCOPES = frozenset({"openid", "profile", "email", "offline_access"})
 
 
 def issue(ctx):

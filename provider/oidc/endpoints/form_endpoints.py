@@ -1,0 +1,70 @@
+"""What every form-POST machine endpoint does before and around its own work.
+
+POST only, no CSRF (the caller is a client, not a browser), the body checked before anything reads it
+(params.form_problem), and an OAuthError raised anywhere in the view answered as RFC 6749 5.2 JSON.
+
+The token endpoint is the hot path (bench/README.md), so the check and the answer live in the one
+layer that also stands in for csrf_exempt's pass-through wrapper: a request goes through as many
+function layers as when each endpoint stacked Django's decorators and checked the form itself.
+"""
+
+from functools import wraps
+
+from django.http import JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_POST
+
+from ..errors import OAuthError, error_response, invalid_request
+from ..params import form_problem
+
+
+def form_endpoint(view):
+    """Introspection and revocation: `view` returns its response, or raises OAuthError.
+
+    never_cache as these endpoints always had it, on every answer (the 405 and errors included).
+    """
+
+    @wraps(view)
+    def checked(request):
+        problem = form_problem(request)
+        if problem is not None:
+            return error_response(invalid_request(problem))
+        try:
+            return view(request)
+        except OAuthError as error:
+            return error_response(error)
+
+    return _exempt(never_cache(require_POST(checked)))
+
+
+def credential_endpoint(*sensitive):
+    """The token and device authorization endpoints: `view` returns the JSON body of a response that
+    carries a credential, or raises OAuthError. `sensitive`: the POST parameters error reports hide.
+    """
+
+    def decorate(view):
+        @wraps(view)
+        def answered(request):
+            problem = form_problem(request)
+            if problem is not None:
+                return error_response(invalid_request(problem))
+            try:
+                body = view(request)
+            except OAuthError as error:
+                return error_response(error)
+            response = JsonResponse(body)
+            # RFC 6749 5.1: tokens are never cached; a device code is as much a credential.
+            response["Cache-Control"] = "no-store"
+            response["Pragma"] = "no-cache"
+            return response
+
+        return _exempt(require_POST(sensitive_post_parameters(*sensitive)(answered)))
+
+    return decorate
+
+
+def _exempt(view):
+    # What csrf_exempt marks, without its extra wrapper around the view.
+    view.csrf_exempt = True
+    return view
