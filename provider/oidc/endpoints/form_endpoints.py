@@ -18,6 +18,10 @@ from django.views.decorators.http import require_POST
 from ..errors import OAuthError, error_response, invalid_request
 from ..params import form_problem
 
+# What error reports (Django's SafeExceptionReporterFilter) hide of introspection and revocation
+# requests: the token asked about, and the client's own credentials.
+_SENSITIVE = ("token", "client_secret", "client_assertion")
+
 
 def form_endpoint(view):
     """Introspection and revocation: `view` returns its response, or raises OAuthError.
@@ -35,7 +39,7 @@ def form_endpoint(view):
         except OAuthError as error:
             return error_response(error)
 
-    return _exempt(never_cache(require_POST(checked)))
+    return _exempt(never_cache(require_POST(sensitive_post_parameters(*_SENSITIVE)(checked))))
 
 
 def credential_endpoint(*sensitive):

@@ -17,7 +17,9 @@ from ..grants import GRANTS
 from .form_endpoints import credential_endpoint
 
 
-@credential_endpoint("password", "client_secret", "code", "refresh_token", "code_verifier")
+@credential_endpoint(
+    "password", "client_secret", "client_assertion", "code", "refresh_token", "code_verifier", "device_code"
+)
 def token(request):
     return _issue(TokenRequest.from_http(request))
 
