@@ -13,6 +13,10 @@ from datetime import UTC, datetime
 
 from provider import context
 
+_SECRET_NAMES = (
+    r"password|passwd|client_secret|secret|refresh_token|access_token|id_token|id_token_hint|"
+    r"token|code|code_verifier|csrfmiddlewaretoken"
+)
 _SECRET_PATTERNS = [
     # Compact JWS/JWE (ID tokens, access tokens, id_token_hint).
     (re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_.-]*"), "[redacted-jwt]"),
@@ -22,20 +26,16 @@ _SECRET_PATTERNS = [
     ),
     (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+"), r"\1 [redacted]"),
     (
-        re.compile(
-            r"(?i)\b(password|passwd|client_secret|secret|refresh_token|access_token|id_token|id_token_hint|"
-            r"token|code|code_verifier|csrfmiddlewaretoken)([\"']?\s*[=:]\s*[\"']?)[^&\s\"',}]+"
-        ),
+        re.compile(rf"(?i)\b({_SECRET_NAMES})([\"']?\s*[=:]\s*[\"']?)[^&\s\"',}}]+"),
         r"\1\2[redacted]",
     ),
 ]
 
 
-# Every pattern above needs one of these in the text: one search spares the four substitutions on the
-# values that cannot hold a secret (ids, addresses, grant types), which are most of every log line.
-_MAYBE_SECRET = re.compile(
-    r"eyJ|-----BEGIN|(?i:bearer|basic|passw|secret|token|code|csrfmiddlewaretoken)",
-)
+# A text any pattern above matches has a match of this too (each alternative is the start of one
+# pattern): one search spares the four substitutions on the text that cannot hold a secret, which is
+# most of every log line, the request line "POST /token 200" included.
+_MAYBE_SECRET = re.compile(rf"eyJ|-----BEGIN|(?i:bearer|basic)\s|(?i:{_SECRET_NAMES})[\"']?\s*[=:]")
 
 
 def redact(text):

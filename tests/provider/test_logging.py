@@ -2,12 +2,14 @@
 
 import json
 import logging
+import random
 import sys
 
 import pytest
 from django.test import RequestFactory
 
 from provider import context
+from provider import logging as logging_module
 from provider.logging import JsonFormatter, TextFormatter, redact
 
 pytestmark = pytest.mark.django_db
@@ -36,6 +38,32 @@ def record(message, *args, fields=None, exc_info=None):
 )
 def test_redact_masks_secret_shapes(text, hidden):
     assert hidden not in redact(text)
+
+
+def _redact_without_the_quick_check(text):
+    for pattern, replacement in logging_module._SECRET_PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def test_the_quick_check_never_skips_a_secret():
+    # Texts built from the pieces the patterns look for, in a fixed pseudo-random order (seeded).
+    pieces = [
+        "password", "passwd", "client_secret", "Token", "refresh_token", "id_token_hint", "code",
+        "CODE_verifier", "csrfmiddlewaretoken", "Bearer", "basic", "eyJ", "abcd", ".", "-----BEGIN ",
+        "PRIVATE KEY-----",
+        "=", ":", '"', "'", " ", "\t", "&", ",", "}", "/token", "x", "9",
+    ]  # fmt: skip
+    draw = random.Random(20261206)
+    for _ in range(20000):
+        text = "".join(draw.choice(pieces) for _ in range(draw.randint(1, 12)))
+        assert redact(text) == _redact_without_the_quick_check(text), text
+
+
+def test_the_request_line_of_the_token_endpoint_is_not_searched_four_times(monkeypatch):
+    monkeypatch.setattr(logging_module, "_SECRET_PATTERNS", None)  # any substitution would fail
+    for text in ("POST /token 200", "/token", "GET /device/authorize 400", "refresh_token rotated"):
+        assert redact(text) == text
 
 
 def test_redact_leaves_ordinary_text_alone():
