@@ -7,7 +7,8 @@ class AuditEvent(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     event = models.CharField(max_length=64, db_index=True, help_text='e.g. "login.failed", "key.rotated"')
     actor = models.CharField(max_length=254, blank=True, default="", db_index=True)
-    client_id = models.CharField(max_length=100, blank=True, default="", db_index=True)
+    # As long as Client.client_id: a client ID metadata document's URL is its client_id.
+    client_id = models.CharField(max_length=255, blank=True, default="", db_index=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     request_id = models.CharField(max_length=64, blank=True, default="")
     data = models.JSONField(default=dict, blank=True)
