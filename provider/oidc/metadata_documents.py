@@ -242,15 +242,16 @@ def _store(url, known, metadata, expires_at):
             else:
                 client = Client.objects.select_for_update().get(pk=known.pk)
                 changed = _update(client, kwargs, kept, expires_at)
-    except ValidationError as e:
+    except (ValidationError, IntegrityError) as e:
+        # Another request registered this URL meanwhile (client_create's check or the unique index
+        # saw it): its row serves this one too.
+        client = Client.objects.filter(client_id=url).first() if known is None else None
+        if client is not None:
+            return client
+        if isinstance(e, IntegrityError):
+            raise DocumentUnavailable("The client could not be registered; try again.") from None
         messages = " ".join(m for ms in _messages(e) for m in ms)
         raise DocumentRefused(f"The client ID metadata document: {messages}") from None
-    except IntegrityError:
-        # Another request registered this URL meanwhile: its row serves this one too.
-        client = Client.objects.filter(client_id=url).first()
-        if client is None:
-            raise DocumentUnavailable("The client could not be registered; try again.") from None
-        return client
     except Client.DoesNotExist:
         raise DocumentUnavailable("The client was deleted meanwhile; try again.") from None
     if changed:

@@ -137,7 +137,10 @@ def test_a_document_client_signs_in_with_code_and_pkce_and_gets_tokens(issuer, b
     assert documents.hits == 1
 
 
-def test_pkce_is_required(issuer, browser, user, documents):
+@pytest.mark.parametrize("method", ["none", "private_key_jwt"])
+def test_pkce_is_required_even_of_a_client_with_keys(issuer, browser, user, documents, method):
+    keys = {"jwks_uri": "https://app.example.com/jwks"} if method == "private_key_jwt" else {}
+    documents.jwks = document(documents.url, token_endpoint_auth_method=method, **keys)
     flow = cimd_flow(issuer, browser, documents.url)
     response = flow.authorize(code_challenge=None, code_challenge_method=None)
     if is_login_page(response):
@@ -167,6 +170,45 @@ def test_a_private_key_jwt_document_client_is_confidential_and_needs_its_keys(do
     client = metadata_documents.client_for(documents.url)
     assert client.client_type == "confidential" and client.authenticates_with_key
     assert client.client_secret == ""
+
+
+def test_a_device_grant_document_client_starts_a_device_authorization(issuer, documents):
+    documents.jwks = document(
+        documents.url,
+        grant_types=["urn:ietf:params:oauth:grant-type:device_code"],
+        response_types=[],
+        redirect_uris=None,
+    )
+    response = requests.post(
+        f"{issuer}/device/authorize", data={"client_id": documents.url, "scope": "openid"}, timeout=10
+    )
+    assert response.status_code == 200, response.text
+    assert "device_code" in response.json()
+
+
+@pytest.mark.postgres  # SQLite's shared in-memory database locks the table instead of racing
+def test_two_first_requests_at_once_register_one_client(documents):
+    import threading
+
+    from django.db import connection
+
+    from provider.oidc import metadata_documents
+
+    found, barrier = [], threading.Barrier(4)
+
+    def first_request():
+        barrier.wait()
+        try:
+            found.append(metadata_documents.client_for(documents.url).pk)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=first_request) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(found) == 4 and len(set(found)) == 1
 
 
 # --- refused ------------------------------------------------------------------------------------------
