@@ -19,6 +19,8 @@ import urllib3
 
 FETCH_TIMEOUT_SECONDS = 5
 _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)\"?\s*(?:,|$)", re.IGNORECASE)
+# RFC 6052 2.1: the well-known NAT64 prefix, the IPv4 address in its last 32 bits.
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _NO_CACHE = re.compile(r"(?:^|,)\s*(?:no-store|no-cache)\s*(?:,|$)", re.IGNORECASE)
 
 
@@ -47,8 +49,16 @@ def cache_lifetime(cache_control, *, default, minimum, maximum):
 def public_address(address):
     """True for an address anyone on the internet could reach: not private, loopback, link-local..."""
     ip = ipaddress.ip_address(address)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        # An IPv6 address that carries an IPv4 one (mapped, 6to4, NAT64, Teredo) may be routed to
+        # it: judged by the IPv4 address, or a DNS answer could reach 169.254.169.254 through it.
+        if ip.teredo is not None:
+            return all(public_address(str(part)) for part in ip.teredo)
+        embedded = ip.ipv4_mapped or ip.sixtofour
+        if embedded is None and ip in _NAT64:
+            embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        if embedded is not None:
+            ip = embedded
     return ip.is_global and not ip.is_multicast
 
 

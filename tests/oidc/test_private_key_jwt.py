@@ -598,6 +598,11 @@ def test_a_jwks_uri_on_a_private_address_is_not_fetched(issuer, jwks_server, set
         ("fc00::1", False),
         ("::ffff:127.0.0.1", False),
         ("224.0.0.1", False),
+        ("2002:7f00:1::", False),  # 6to4 of 127.0.0.1
+        ("2002:5db8:d70e::", True),  # 6to4 of a public address
+        ("64:ff9b::a9fe:a9fe", False),  # NAT64 of 169.254.169.254
+        ("64:ff9b::5db8:d70e", True),
+        ("2001:0:4136:e378:8000:63bf:3fff:fdd2", False),  # Teredo, its client 192.0.2.45
     ],
 )
 def test_public_addresses(address, public):
