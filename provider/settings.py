@@ -507,6 +507,14 @@ SIGNET_ALLOW_PRIVATE_JWKS_URI = env.bool("SIGNET_ALLOW_PRIVATE_JWKS_URI", defaul
 SIGNET_REGISTRATION = env.str("SIGNET_REGISTRATION", default="off").strip().lower() or "off"
 if SIGNET_REGISTRATION not in ("off", "token", "open"):
     raise ImproperlyConfigured("SIGNET_REGISTRATION must be off, token or open.")
+# Client ID Metadata Documents (draft-ietf-oauth-client-id-metadata-document): a client_id that is an
+# https URL names a JSON document Signet fetches and registers the client from (metadata_documents.py).
+# Off by default: anyone who can publish a document can then start sign-ins without an operator.
+SIGNET_CIMD = env.bool("SIGNET_CIMD", default=False)
+# A document URL may resolve to a private, loopback or link-local address (SSRF guard off). Its own
+# switch, not SIGNET_ALLOW_PRIVATE_JWKS_URI's: a jwks_uri is typed by an operator or a registered
+# client, a document URL by anyone who opens /authorize, so allowing one must not allow the other.
+SIGNET_CIMD_ALLOW_PRIVATE = env.bool("SIGNET_CIMD_ALLOW_PRIVATE", default=False)
 
 # Descriptions as the consent page shows them, in the page's language.
 SIGNET_SCOPES = {

@@ -234,6 +234,11 @@ class ClientAdmin(admin.ModelAdmin):
         # RFC 7591: a client its developer registered at /register, managed with its own token (RFC 7592).
         if obj.registered_dynamically:
             return format_html('<span class="signet-badge" title="{}">{}</span>', obj.name, "self-registered")
+        # Its client_id is its metadata document's URL; "Disable" keeps it refused whatever the URL serves.
+        if obj.from_metadata_document:
+            return format_html(
+                '<span class="signet-badge" title="{}">{}</span>', obj.client_id, "metadata document"
+            )
         return "operator"
 
     def save_model(self, request, obj, form, change):

@@ -19,9 +19,10 @@ from accounts.sessions import session_auth_time, session_sid
 from keys import jwt
 from provider import untrusted_json
 
-from . import access_policy
+from . import access_policy, metadata_documents
 from . import claims as claim_rules
 from .consent import consent_covers
+from .policy import pkce_required_for
 
 BROWSER_SESSION = "Signet-Browser-Session"
 
@@ -358,6 +359,15 @@ class AuthorizationRules:
         # No client id contains NUL, and PostgreSQL refuses it in a lookup (ValueError, a 500).
         if not isinstance(client_id, str) or "\x00" in client_id:
             return False
+        if metadata_documents.names_document(client_id):
+            # Registered or refreshed from its document before DOT looks the client up. A refusal is
+            # invalid_client's error page: the document's redirect_uris are not verified, so never
+            # a redirect (RFC 6749 4.1.2.1).
+            try:
+                if metadata_documents.client_for(client_id) is None:
+                    return False
+            except metadata_documents.DocumentRefused as e:
+                raise errors.InvalidClientIdError(description=str(e), request=request) from None
         return super().validate_client_id(client_id, request, *args, **kwargs)
 
     def get_default_redirect_uri(self, client_id, request, *args, **kwargs):
@@ -403,6 +413,8 @@ class AuthorizationRules:
         client = request.client
         if session.user is None or client is None:
             return False
+        if client.from_metadata_document:
+            return False  # asked every time (views.AuthorizeView._answer_without_page)
         if client.skip_authorization:
             return True
         scopes = consent_scopes(request.scopes or [], _parse_claims_request(request.claims), client)
@@ -455,8 +467,13 @@ class AuthorizationRules:
         """
         client = request.client if getattr(request.client, "client_id", None) == client_id else None
         if client is None:
-            client = get_application_model().objects.filter(client_id=client_id).only("client_type").first()
-        return client is None or client.client_type == client.CLIENT_PUBLIC
+            client = (
+                get_application_model()
+                .objects.filter(client_id=client_id)
+                .only("client_type", "registration_source")
+                .first()
+            )
+        return pkce_required_for(client)
 
     # --- acr ------------------------------------------------------------------------------------
     @staticmethod

@@ -13,6 +13,7 @@ when there is no client), and both fail through the same path.
 import base64
 import binascii
 import json
+import logging
 import math
 import secrets
 from datetime import UTC, datetime
@@ -30,10 +31,12 @@ from django.utils.crypto import constant_time_compare
 
 from provider.audit import audit
 
-from . import client_cache, client_keys, storage
+from . import client_cache, client_keys, metadata_documents, storage
 from .errors import OAuthError
 from .hashers import ALGORITHM
 from .models import PRIVATE_KEY_JWT, Client, ClientAssertionJti
+
+log = logging.getLogger("signet.client_authentication")
 
 BASIC = "client_secret_basic"
 POST = "client_secret_post"
@@ -169,10 +172,21 @@ def authenticate(*, http, params, public_allowed=True):
         or not plausible_identifier(client_id)
     ):
         raise _failed()
-    client = client_cache.client_get(client_id)
+    client = _named_client(client_id, method=NONE)
     if client is None or not client.is_active or client.client_type != Client.CLIENT_PUBLIC:
         raise _failed()
     return client, NONE
+
+
+def _named_client(client_id, *, method):
+    """The client a public client's or an assertion's client_id names, a client ID metadata document's
+    fetched or refreshed when needed (metadata_documents.py); None when there is none to use."""
+    try:
+        return metadata_documents.client_for(client_id)
+    except metadata_documents.DocumentRefused as e:
+        # metadata_documents audited the refusal where it helps; the caller learns only invalid_client.
+        log.info("client %s refused at %s: %s", client_id, method, e)
+        return None
 
 
 # --- private_key_jwt (RFC 7523 2.2 and 3, OIDC Core 9) -------------------------------------------
@@ -255,7 +269,7 @@ def body_client_id_matches(params, client_id):
 
 
 def key_client(client_id):
-    client = client_cache.client_get(client_id)
+    client = _named_client(client_id, method=PRIVATE_KEY_JWT)
     if client is None or not client.is_active:
         raise Refused("unknown or disabled client")
     # OIDC Core 9: only a client registered for private_key_jwt authenticates with an assertion.

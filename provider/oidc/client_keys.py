@@ -1,20 +1,15 @@
 """The public keys a private_key_jwt client signs its assertions with: its registered JWK Set, or the
 set its jwks_uri serves, fetched and cached. Imports no DOT.
 
-A jwks_uri is fetched over https only, with a timeout, a size limit and no redirects, and never from a
-private, loopback or link-local address unless SIGNET_ALLOW_PRIVATE_JWKS_URI allows it: the name is
-resolved once, every address checked, and the connection made to a checked address (so a second DNS
-answer cannot swap in another). A fetched set is kept for its Cache-Control max-age, within bounds,
-and fetched again when an assertion names a kid it lacks, at most once per REFETCH_INTERVAL. If the
-URL fails, the keys last fetched serve for up to MAX_STALE_SECONDS.
+A jwks_uri is fetched by safe_fetch (https only, a timeout, a size limit, no redirects, never a
+private, loopback or link-local address unless SIGNET_ALLOW_PRIVATE_JWKS_URI allows it). A fetched
+set is kept for its Cache-Control max-age, within bounds, and fetched again when an assertion names a
+kid it lacks, at most once per REFETCH_INTERVAL. If the URL fails, the keys last fetched serve for up
+to MAX_STALE_SECONDS.
 """
 
-import ipaddress
 import json
 import logging
-import re
-import socket
-import ssl
 import threading
 import time
 from functools import lru_cache
@@ -22,8 +17,10 @@ from typing import NamedTuple
 from urllib.parse import urlsplit
 
 import jwt
-import urllib3
 from django.conf import settings
+
+from . import safe_fetch
+from .safe_fetch import public_address  # noqa: F401 - part of this module's interface
 
 log = logging.getLogger("signet.client_keys")
 
@@ -41,8 +38,6 @@ REFETCH_INTERVAL = 5
 # When the jwks_uri fails, the keys last fetched stay in use this long (retried every REFETCH_INTERVAL):
 # a client's brief outage must not lock it out, nor a long one keep a key it may have withdrawn.
 MAX_STALE_SECONDS = 60 * 60
-_MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)\"?\s*(?:,|$)", re.IGNORECASE)
-_NO_CACHE = re.compile(r"(?:^|,)\s*(?:no-store|no-cache)\s*(?:,|$)", re.IGNORECASE)
 
 
 class JwksUnavailable(Exception):
@@ -244,53 +239,27 @@ def _store(uri, entry):
 def cache_lifetime(cache_control):
     """Seconds to keep a fetched set: its max-age within [MIN, MAX]_CACHE_SECONDS (no-store and
     no-cache count as the minimum: assertions still need keys between two requests)."""
-    cache_control = cache_control or ""
-    if _NO_CACHE.search(cache_control):
-        return MIN_CACHE_SECONDS
-    match = _MAX_AGE.search(cache_control)
-    seconds = int(match.group(1)) if match else DEFAULT_CACHE_SECONDS
-    return max(MIN_CACHE_SECONDS, min(seconds, MAX_CACHE_SECONDS))
-
-
-def public_address(address):
-    """True for an address anyone on the internet could reach: not private, loopback, link-local..."""
-    ip = ipaddress.ip_address(address)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
-
-
-def _addresses(host, port):
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError) as e:
-        raise JwksUnavailable("the JWKS URI's host does not resolve") from e
-    addresses = list(dict.fromkeys(info[4][0] for info in infos))
-    # SSRF: a client must not make Signet reach into its own network (RFC 7591 5, OWASP SSRF).
-    if not settings.SIGNET_ALLOW_PRIVATE_JWKS_URI and not all(public_address(a) for a in addresses):
-        raise JwksUnavailable("the JWKS URI resolves to a private, loopback or link-local address")
-    return addresses
+    return safe_fetch.cache_lifetime(
+        cache_control, default=DEFAULT_CACHE_SECONDS, minimum=MIN_CACHE_SECONDS, maximum=MAX_CACHE_SECONDS
+    )
 
 
 def fetch_jwks(uri):
     """GET the JWK Set at `uri`: (jwks, seconds to cache it), or JwksUnavailable."""
     if problem := jwks_uri_problem(uri):
         raise JwksUnavailable(problem)
-    parts = urlsplit(uri)
-    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    error = None
-    for address in _addresses(parts.hostname, parts.port or 443):
-        try:
-            status, cache_control, body = _get(
-                address, parts.port or 443, parts.hostname, parts.netloc, target
-            )
-            break
-        except (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError) as e:
-            error = e
-        except (urllib3.exceptions.HTTPError, OSError) as e:
-            raise JwksUnavailable(f"the JWKS URI could not be read ({type(e).__name__})") from e
-    else:
-        raise JwksUnavailable("the JWKS URI's host could not be reached") from error
+    try:
+        status, cache_control, body = safe_fetch.fetch(
+            uri,
+            allow_private=settings.SIGNET_ALLOW_PRIVATE_JWKS_URI,
+            max_bytes=MAX_JWKS_BYTES,
+            accept="application/jwk-set+json, application/json",
+            what="the JWKS URI",
+            document="the JWK Set",
+            timeout=FETCH_TIMEOUT_SECONDS,
+        )
+    except safe_fetch.FetchRefused as e:
+        raise JwksUnavailable(str(e)) from e
     if status != 200:
         # Redirects are not followed: a 3xx lands here too.
         raise JwksUnavailable(f"the JWKS URI answered {status}")
@@ -301,38 +270,3 @@ def fetch_jwks(uri):
     if problem := jwks_problem(jwks):
         raise JwksUnavailable(f"the JWKS URI did not serve a usable JWK Set: {problem}")
     return jwks, cache_lifetime(cache_control)
-
-
-def _get(address, port, hostname, netloc, target):
-    """One GET to `address`, verifying the certificate for `hostname`: (status, Cache-Control, body)."""
-    pool = urllib3.HTTPSConnectionPool(
-        address,
-        port,
-        server_hostname=hostname,
-        # Created per fetch: it reads the system's trust store (and SSL_CERT_FILE) as it is now.
-        ssl_context=ssl.create_default_context(),
-        timeout=urllib3.Timeout(connect=FETCH_TIMEOUT_SECONDS, read=FETCH_TIMEOUT_SECONDS),
-        retries=False,
-        maxsize=1,
-    )
-    deadline = clock() + FETCH_TIMEOUT_SECONDS
-    try:
-        response = pool.urlopen(
-            "GET",
-            target,
-            headers={"Host": netloc, "Accept": "application/jwk-set+json, application/json"},
-            redirect=False,
-            retries=False,
-            preload_content=False,
-        )
-        body = b""
-        for chunk in response.stream(16 * 1024):
-            body += chunk
-            if len(body) > MAX_JWKS_BYTES:
-                raise JwksUnavailable(f"the JWK Set is larger than {MAX_JWKS_BYTES} bytes")
-            if clock() > deadline:
-                raise JwksUnavailable("the JWKS URI took too long to answer")
-        response.release_conn()
-        return response.status, response.headers.get("Cache-Control"), body
-    finally:
-        pool.close()

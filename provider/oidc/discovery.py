@@ -82,6 +82,9 @@ def provider_metadata():
         "backchannel_logout_supported": True,
         "backchannel_logout_session_supported": True,
     }
+    if settings.SIGNET_CIMD:
+        # draft-ietf-oauth-client-id-metadata-document 5: an https client_id names its metadata.
+        metadata["client_id_metadata_document_supported"] = True
     if settings.SIGNET_REGISTRATION in ("token", "open"):
         # RFC 8414 2 / OIDC Discovery 3: where clients register themselves (RFC 7591).
         metadata["registration_endpoint"] = _url("oauth2_provider:register")

@@ -194,9 +194,17 @@ class Client(AbstractApplication):
     def registered_dynamically(self):
         return self.registration_source == self.RegistrationSource.DCR
 
+    @property
+    def from_metadata_document(self):
+        """A client whose client_id is the URL of its metadata document (metadata_documents.py)."""
+        return self.registration_source == self.RegistrationSource.CIMD
+
     def save(self, *args, **kwargs):
         # Every Signet client is an OpenID Connect client signing with the keys/ app's RSA keys.
         self.algorithm = self.RS256_ALGORITHM
+        if self.from_metadata_document:
+            # Anyone can publish a document: its users always see who they are consenting to.
+            self.skip_authorization = False
         super().save(*args, **kwargs)
 
     def clean(self):

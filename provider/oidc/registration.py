@@ -193,6 +193,8 @@ def _grant(metadata):
 
 
 def _auth_method(metadata, *, mode):
+    if mode == "cimd":
+        return _document_auth_method(metadata)
     method = _string(metadata, "token_endpoint_auth_method", default="client_secret_basic", max_length=32)
     if method not in AUTH_METHODS:
         raise metadata_error(f"token_endpoint_auth_method must be one of {', '.join(AUTH_METHODS)}.")
@@ -215,8 +217,23 @@ def _id_token_alg(metadata):
     return alg
 
 
+def _document_auth_method(metadata):
+    """A client ID metadata document's client is public or signs with its key: a document is public,
+    so no secret can be agreed through it (draft-ietf-oauth-client-id-metadata-document 4.1). Left
+    out, the method is none: RFC 7591's client_secret_basic default cannot apply."""
+    if "client_secret" in metadata or "client_secret_expires_at" in metadata:
+        raise metadata_error("A client ID metadata document must not hold a client_secret.")
+    method = _string(metadata, "token_endpoint_auth_method", default="none", max_length=32)
+    if method not in ("none", PRIVATE_KEY_JWT):
+        raise metadata_error(
+            "A client ID metadata document's token_endpoint_auth_method must be none or private_key_jwt."
+        )
+    return method
+
+
 def client_settings(metadata, *, mode):
-    """client_create's keyword arguments and the metadata to keep, from a registration request's JSON.
+    """client_create's keyword arguments and the metadata to keep, from a registration request's JSON
+    (mode "token" or "open") or a client ID metadata document (mode "cimd").
 
     Unknown members are ignored (RFC 7591 2); each member Signet knows is checked.
     """

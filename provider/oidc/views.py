@@ -29,7 +29,7 @@ from accounts import authn
 from accounts.sessions import session_auth_time, session_sid
 from provider import untrusted_json
 
-from . import access_policy, client_cache
+from . import access_policy, client_cache, metadata_documents
 from .authorization import (
     BROWSER_SESSION,
     ENROL,
@@ -265,7 +265,11 @@ class AuthorizeView(dot_views.AuthorizationView):
         initial = context["form"].initial
         prompt = prompt_values(self.request.GET.get("prompt"))
         wanted = consent_scopes(context["scopes"], _json_or_none(initial.get("claims")), client)
-        remembered = consent_covers(user=self.request.user, client=client, scopes=wanted)
+        # A metadata document's client is asked about every time: its document, redirect URIs
+        # included, may have changed hands since the user last said yes.
+        remembered = not client.from_metadata_document and consent_covers(
+            user=self.request.user, client=client, scopes=wanted
+        )
         if remembered and "consent" not in prompt:
             # Replay the user's earlier "Allow" through DOT's own form path (keeps state, PKCE, resource).
             form = self.get_form_class()(data={**initial, "allow": True})
@@ -297,6 +301,7 @@ class AuthorizeView(dot_views.AuthorizationView):
                 if scope in wanted and scope != "openid"
             ]
             context["consent_shown"] = signing.dumps(sorted(wanted), salt=CONSENT_SHOWN_SALT)
+            context["document_host"] = metadata_documents.host_of(context["application"])
         context["consent_form_field"] = CONSENT_FORM_FIELD
         context["consent_shown_field"] = CONSENT_SHOWN_FIELD
         return context

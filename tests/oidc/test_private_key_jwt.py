@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from django.core.exceptions import ValidationError
 
 from tests.conftest import REDIRECT_URI
+from tests.support.https_server import HttpsServer as JwksServer
 from tests.support.raw_http import send
 from tests.tokens.conftest import basic, mint_code
 
@@ -473,83 +474,6 @@ def test_purge_forgets_the_jtis_of_expired_assertions(issuer, signers):
 
 
 # --- jwks_uri: a small local https server -------------------------------------------------------
-class JwksServer:
-    """Serves a JWK Set over https from this process, counting the requests it answers."""
-
-    def __init__(self, tmp_path):
-        import datetime
-        import ipaddress
-        import ssl
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-        from cryptography import x509
-        from cryptography.hazmat.primitives import hashes
-        from cryptography.x509.oid import NameOID
-
-        key = ec.generate_private_key(ec.SECP256R1())
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-        now = datetime.datetime.now(datetime.UTC)
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(name)
-            .issuer_name(name)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(hours=1))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .add_extension(
-                x509.SubjectAlternativeName(
-                    [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-                ),
-                critical=False,
-            )
-            .sign(key, hashes.SHA256())
-        )
-        self.ca_file = tmp_path / "jwks-ca.pem"
-        self.ca_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-        key_file = tmp_path / "jwks-key.pem"
-        key_file.write_bytes(
-            key.private_bytes(
-                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-            )
-        )
-        self.jwks, self.hits = {"keys": []}, 0
-        self.status, self.cache_control, self.body = 200, "max-age=3600", None
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):
-                server.hits += 1
-                body = server.body if server.body is not None else json.dumps(server.jwks).encode()
-                # A redirect points at a path that serves the keys: following it would succeed.
-                status = 200 if self.path == "/elsewhere" else server.status
-                self.send_response(status)
-                self.send_header("Content-Type", "application/jwk-set+json")
-                self.send_header("Cache-Control", server.cache_control)
-                if status in (301, 302):
-                    self.send_header("Location", f"https://localhost:{server.port}/elsewhere")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(str(self.ca_file), str(key_file))
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
-        self.port = self.httpd.server_address[1]
-        self.url = f"https://localhost:{self.port}/jwks.json"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
 class Clock:
     """client_keys' monotonic clock, moved by hand: cache lifetimes and refetch spacing without sleeping."""
 
@@ -674,6 +598,11 @@ def test_a_jwks_uri_on_a_private_address_is_not_fetched(issuer, jwks_server, set
         ("fc00::1", False),
         ("::ffff:127.0.0.1", False),
         ("224.0.0.1", False),
+        ("2002:7f00:1::", False),  # 6to4 of 127.0.0.1
+        ("2002:5db8:d70e::", True),  # 6to4 of a public address
+        ("64:ff9b::a9fe:a9fe", False),  # NAT64 of 169.254.169.254
+        ("64:ff9b::5db8:d70e", True),
+        ("2001:0:4136:e378:8000:63bf:3fff:fdd2", False),  # Teredo, its client 192.0.2.45
     ],
 )
 def test_public_addresses(address, public):

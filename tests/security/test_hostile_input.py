@@ -105,6 +105,18 @@ GRANT_TYPES = [
 ]
 
 
+# Client ID metadata document URLs (SIGNET_CIMD is on, private addresses refused): each is refused
+# before or at the address check, so none is fetched.
+DOCUMENT_URLS = [
+    "https://localhost/client.json",
+    "https://169.254.169.254/latest/meta-data",
+    "https://[::1]:8443/client.json",
+    "http://rp.example.com/client.json",
+    "https://rp.example.com/a/../client.json",
+    "https://user@rp.example.com/client.json#x",
+]
+
+
 def _basic(user, password):
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
@@ -123,7 +135,7 @@ class Context:
             {**forgeries(flow.id_token, published), **forgeries(flow.access_token, published)}.values()
         )
         self.tokens = [flow.access_token, flow.refresh_token, flow.id_token]
-        self.client_ids = [flow.client_id, public_client.client_id, "unknown-client", ""]
+        self.client_ids = [flow.client_id, public_client.client_id, "unknown-client", "", *DOCUMENT_URLS]
         self.secrets = [flow.secret, altered(flow.secret), "", "x" * 200]
         self.session = flow.browser.http.cookies.get("sessionid", "")
         # Built once: hypothesis strategies are cheap to draw from but not to construct.
@@ -299,7 +311,9 @@ def _describe(req):
 @pytest.mark.parametrize(
     "preset", ["short", pytest.param("long", marks=[pytest.mark.slow, pytest.mark.timeout(3600)])]
 )
-def test_generated_hostile_requests_never_break_the_provider(flow, public_client, preset, capsys):
+def test_generated_hostile_requests_never_break_the_provider(flow, public_client, preset, capsys, request):
+    django_settings = request.getfixturevalue("settings")  # `settings` here is hypothesis's
+    django_settings.SIGNET_CIMD, django_settings.SIGNET_CIMD_ALLOW_PRIVATE = True, False
     ctx = Context(flow, public_client)
     http = requests.Session()
     statuses = Counter()
