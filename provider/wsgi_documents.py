@@ -74,9 +74,15 @@ class PreparedDocuments:
             return self.app(environ, start_response)
         name, answer = route
         started = time.perf_counter()
-        request_id, ip, tokens = middleware.request_began(_Meta(environ))
         try:
             document, content_type, cache_control = answer()
+        except Exception:  # noqa: BLE001 - answered by Django instead
+            # Reading the key ring can meet a broken database connection. Django's handler checks its
+            # connections before a request (the request signals, which this layer does not send) and
+            # answers any error in its own shape: it takes the request over.
+            return self.app(environ, start_response)
+        request_id, ip, tokens = middleware.request_began(_Meta(environ))
+        try:
             if prepared.matches(environ.get("HTTP_IF_NONE_MATCH"), document.etag):
                 status, body = 304, b""
                 headers = [("ETag", document.etag)]

@@ -7,7 +7,9 @@ import logging
 import sys
 
 import pytest
+from django.core import signals
 from django.core.handlers.wsgi import WSGIHandler
+from django.db import close_old_connections
 
 from keys import selectors
 from keys.services import key_rotate
@@ -54,6 +56,18 @@ def call(app, env):
         if hasattr(chunks, "close"):
             chunks.close()
     return answered["status"], answered["headers"], body
+
+
+@pytest.fixture(autouse=True)
+def _connections_kept(monkeypatch):
+    """As Django's test client does: the request signals must not close the database connection,
+    which holds the test's transaction (close_old_connections closes a connection found inside an
+    atomic block, which on PostgreSQL ends the test's data with it)."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
 
 
 def django_handler():
@@ -189,3 +203,17 @@ def test_metrics_count_the_answers(settings, django_calls):
     before = RESPONSES.labels(*label)._value.get()
     call(wsgi.application, environ("/jwks"))
     assert RESPONSES.labels(*label)._value.get() == before + 1
+
+
+def test_a_failure_while_preparing_is_left_to_django(django_calls, monkeypatch):
+    from django.db import OperationalError
+
+    import keys.views
+
+    def broken():
+        raise OperationalError("the connection is closed")
+
+    monkeypatch.setattr(keys.views, "prepared_jwks", broken)
+    status, _headers, _body = call(wsgi.application, environ("/jwks"))
+    assert django_calls == ["/jwks"]  # Django answers, as it would without this layer
+    assert status == "503 Service Unavailable"  # Signet's answer to a database outage
