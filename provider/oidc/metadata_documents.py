@@ -200,8 +200,8 @@ def fetch_document(url):
         )
     except safe_fetch.FetchRefused as e:
         # A private address is the operator's rule, not an outage: it is never stale-served.
-        unavailable = "private, loopback or link-local" not in str(e)
-        raise (DocumentUnavailable if unavailable else DocumentRefused)(_sentence(str(e))) from e
+        refused = isinstance(e, safe_fetch.PrivateAddressRefused)
+        raise (DocumentRefused if refused else DocumentUnavailable)(_sentence(str(e))) from e
     if status >= 500:
         raise DocumentUnavailable(f"The client_id URL answered {status}.")
     if status != 200:

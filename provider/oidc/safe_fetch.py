@@ -28,6 +28,10 @@ class FetchRefused(Exception):
     """The URL could not give a usable answer (the message names why, never what was served)."""
 
 
+class PrivateAddressRefused(FetchRefused):
+    """The URL resolves to an address the caller did not allow: the operator's rule, not an outage."""
+
+
 class Fetched(NamedTuple):
     status: int
     cache_control: str | None
@@ -70,7 +74,7 @@ def _addresses(host, port, *, allow_private, what):
     addresses = list(dict.fromkeys(info[4][0] for info in infos))
     # SSRF: a client must not make Signet reach into its own network (RFC 7591 5, OWASP SSRF).
     if not allow_private and not all(public_address(a) for a in addresses):
-        raise FetchRefused(f"{what} resolves to a private, loopback or link-local address")
+        raise PrivateAddressRefused(f"{what} resolves to a private, loopback or link-local address")
     return addresses
 
 

@@ -448,6 +448,15 @@ def test_a_known_client_outlives_a_brief_outage_of_its_document(issuer, browser,
     assert AuditEvent.objects.filter(event="client.metadata_refused", client_id=documents.url).exists()
 
 
+def test_a_known_client_is_not_kept_when_its_url_is_no_longer_allowed(issuer, browser, documents, settings):
+    flow = cimd_flow(issuer, browser, documents.url)
+    assert is_login_page(flow.authorize())
+    settings.SIGNET_CIMD_ALLOW_PRIVATE = False
+    documents.clock.advance(3601)
+    # An outage would keep the client as last fetched; a private address is the operator's rule.
+    assert "private, loopback or link-local" in error_page(flow.authorize())
+
+
 def test_the_admin_shows_document_clients(documents, admin_client):
     from provider.oidc import metadata_documents
 
