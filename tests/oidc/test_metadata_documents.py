@@ -6,6 +6,7 @@ import html
 import json
 from datetime import timedelta
 from types import SimpleNamespace
+from urllib.parse import quote
 
 import pytest
 import requests
@@ -13,6 +14,7 @@ from django.utils import timezone
 
 from tests.oidc.flows import Flow, is_consent_page, is_login_page
 from tests.support.https_server import HttpsServer
+from tests.support.raw_http import send
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -467,39 +469,46 @@ def test_the_admin_shows_document_clients(documents, admin_client):
 
 
 # --- hostile input ------------------------------------------------------------------------------------
-@pytest.mark.parametrize(
-    "client_id",
-    [
-        "https://",
-        "https:///client.json",
-        "https://[::1/client.json",
-        "https://localhost:0/client.json",
-        "https://xn--/client.json",
-        "https://-.invalid/client.json",
-        "https://" + "a" * 64 + ".invalid/client.json",
-        "https://localhost/\x00",
-        "https://localhost/%00",
-        "HTTPS://LOCALHOST/client.json",
-        "https://localhost/" + "\u202e" * 10,
-        "http://",
-        "https://localhost/client.json?" + "q" * 2000,
-    ],
-)
+def _escaped(client_id):
+    return quote(client_id, safe="").encode("utf-8", "surrogatepass")
+
+
+# Sent as exact bytes (tests/support/raw_http.py): the last ones carry what an HTTP library would
+# repair or refuse (a bad escape, invalid UTF-8, a raw NUL).
+HOSTILE_CLIENT_IDS = [
+    _escaped("https://"),
+    _escaped("https:///client.json"),
+    _escaped("https://[::1/client.json"),
+    _escaped("https://localhost:0/client.json"),
+    _escaped("https://xn--/client.json"),
+    _escaped("https://-.invalid/client.json"),
+    _escaped("https://" + "a" * 64 + ".invalid/client.json"),
+    _escaped("https://localhost/\x00"),
+    _escaped("https://localhost/%00"),
+    _escaped("HTTPS://LOCALHOST/client.json"),
+    _escaped("https://localhost/" + "\u202e" * 10),
+    _escaped("http://"),
+    _escaped("https://localhost/client.json?" + "q" * 2000),
+    b"https%3A%2F%2Flocalhost%2F%FF%FE.json",
+    b"https%3A%2F%2Flocalhost%2F%ED%A0%80.json",
+    b"https%3A%2F%2Flocalhost%2F%zz",
+    b"https://localhost/\xff.json",
+]
+
+
+@pytest.mark.parametrize("client_id", HOSTILE_CLIENT_IDS)
 def test_hostile_client_ids_never_500(issuer, documents, settings, client_id):
     settings.SIGNET_CIMD_ALLOW_PRIVATE = False
-    response = requests.get(
-        f"{issuer}/authorize",
-        params={"response_type": "code", "client_id": client_id, "redirect_uri": REDIRECT, "scope": "openid"},
-        allow_redirects=False,
-        timeout=30,
+    redirect = _escaped(REDIRECT)
+    target = (
+        b"/authorize?response_type=code&scope=openid&redirect_uri=" + redirect + b"&client_id=" + client_id
     )
+    response = send(issuer, "GET", target)
     assert response.status_code == 400 and "Location" not in response.headers
+    form = [("Content-Type", b"application/x-www-form-urlencoded")]
     for endpoint in ("/token", "/revoke", "/device/authorize"):
-        response = requests.post(
-            f"{issuer}{endpoint}",
-            data={"grant_type": "authorization_code", "client_id": client_id},
-            timeout=30,
-        )
+        body = b"grant_type=authorization_code&client_id=" + client_id
+        response = send(issuer, "POST", endpoint.encode(), headers=form, body=body)
         assert response.status_code in (400, 401), (endpoint, response.status_code)
 
 
