@@ -11,3 +11,8 @@ from provider.wsgi_documents import PreparedDocuments  # noqa: E402  (needs the 
 
 # Discovery and the JWKS from their prepared bytes; everything else through Django's handler.
 application = PreparedDocuments(django_application)
+
+# The URLconf, and with it every view module, is loaded now rather than by each worker's first request:
+# under gunicorn's preload (provider/gunicorn_conf.py) the workers then share that code's memory with
+# the master. Only imports: no database or Redis connection is opened here.
+application.routes()

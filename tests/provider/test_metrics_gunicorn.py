@@ -120,8 +120,9 @@ def test_two_workers_are_summed_and_a_dead_workers_counts_stay(gunicorn):
     folders = list(temp.glob("signet-metrics-*"))
     assert len(folders) == 1, folders  # made by the master for this run
     folder = folders[0]
+    # Preloaded, the first worker answers before gunicorn has forked the second.
+    poll(lambda: len(worker_pids(master)) == 2, timeout=30, what="two workers")
     workers = worker_pids(master)
-    assert len(workers) == 2
 
     def counted_by():
         return {
@@ -162,7 +163,7 @@ def test_each_run_starts_from_zero_in_an_operators_folder(tmp_path, monkeypatch)
     (folder / "counter_4242.db").write_bytes(b"an earlier run's counts")
     (folder / "keep.txt").write_text("not ours")
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(folder))
-    gunicorn_conf.on_starting(None)
+    gunicorn_conf.prepare_metrics_folder()
     assert sorted(p.name for p in folder.iterdir()) == ["keep.txt"]
     gunicorn_conf.on_exit(None)
     assert folder.exists()  # an operator's folder is never removed
@@ -175,7 +176,7 @@ def test_without_a_folder_the_master_makes_one_and_removes_it(tmp_path, monkeypa
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "placeholder")
     monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR")
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    gunicorn_conf.on_starting(None)
+    gunicorn_conf.prepare_metrics_folder()
     made = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
     assert made.is_dir() and made.parent == tmp_path
     gunicorn_conf.on_exit(None)
