@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import connection
 
 from keys import jwt
+from keys.selectors import key_by_kid
 
 from . import client_cache, storage
 from .models import Client, RevokedAccessToken
@@ -41,12 +42,28 @@ def current_time():
     return datetime.now(UTC)
 
 
+# Access tokens whose signature this process has verified, by their exact text: resource servers and
+# relying parties present one token many times, and its signature and claims never change. What can
+# change is checked at every presentation all the same: that its key is still published (a revoked
+# key ends its tokens at once), its expiry, and its grant (active_access_token). Only verified tokens
+# are kept, so nobody fills this with garbage; oldest first out.
+VERIFIED_KEPT = 1024
+_verified = {}  # token → (issuer, kid, claims); the claims dict is shared: callers only read it
+
+
 def verified_claims(token):
-    """The claims of an access token Signet signed (expired or not), or None."""
+    """The claims of an access token Signet signed (expired or not), or None. Do not modify them."""
     if not isinstance(token, str) or token.count(".") != 2:
         return None
+    kept = _verified.get(token)
+    if kept is not None:
+        issuer, kid, claims = kept
+        if issuer == settings.OIDC_ISSUER and key_by_kid(kid) is not None:
+            return claims
+        return None
     try:
-        if jwt.unverified_header(token).get("typ") != "at+jwt":
+        header = jwt.unverified_header(token)
+        if header.get("typ") != "at+jwt":
             return None  # an ID token is not an access token
         claims = jwt.verify(token)
     except jwt.InvalidToken:
@@ -57,7 +74,17 @@ def verified_claims(token):
         return None
     if not isinstance(claims.get("exp"), int):
         return None
+    _keep(token, (settings.OIDC_ISSUER, header["kid"], claims))
     return claims
+
+
+def _keep(token, entry):
+    while len(_verified) >= VERIFIED_KEPT:
+        try:
+            del _verified[next(iter(_verified))]
+        except (KeyError, RuntimeError, StopIteration):  # another thread took it first
+            break
+    _verified[token] = entry
 
 
 def active_access_token(token, *, now=None):

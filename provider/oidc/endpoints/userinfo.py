@@ -4,7 +4,6 @@ form body (RFC 6750 2.1, 2.2), never in the query (RFC 9700 4.3.2)."""
 import json
 
 from django.http import HttpResponse
-from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
@@ -13,10 +12,11 @@ from ..claims import claims_for
 from ..consent import named_claim_scopes, scopes_still_granted
 from ..errors import bearer_challenge
 from ..params import form_problem, request_encoding_problem
+from .form_endpoints import no_store
 
 
 @csrf_exempt
-@never_cache
+@no_store
 @require_http_methods(["GET", "POST"])
 def userinfo(request):
     token, problem = _presented_token(request)
@@ -43,7 +43,7 @@ def _presented_token(request):
         return None, bearer_challenge(
             400, "invalid_request", "Send the access token in a header or form body."
         )
-    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    scheme, _, value = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
     in_header = scheme.lower() == "bearer"
     in_body = request.method == "POST" and "access_token" in request.POST
     if in_header and in_body:
