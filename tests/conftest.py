@@ -42,6 +42,27 @@ def _cheap_password_hashing():
         yield
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _flush_by_delete_on_postgres():
+    """Transactional and live-server tests empty every table after themselves (Django's flush). On
+    PostgreSQL that is one TRUNCATE of all 34 tables: 0.2 s each time here, because TRUNCATE makes new
+    files for every table. DELETE of the few rows a test leaves takes a few milliseconds, with the same
+    result: in one transaction, foreign keys checked at its end, sequences kept as TRUNCATE keeps them
+    (a test that asks for reset sequences gets Django's own statements)."""
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    original = DatabaseOperations.sql_flush
+
+    def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):
+        if reset_sequences or not tables:
+            return original(self, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade)
+        return ["SET CONSTRAINTS ALL DEFERRED", *(f"DELETE FROM {self.quote_name(t)}" for t in tables)]
+
+    DatabaseOperations.sql_flush = sql_flush
+    yield
+    DatabaseOperations.sql_flush = original
+
+
 @pytest.fixture(autouse=True)
 def _fresh_django_cache():
     """Each test starts with an empty cache: rate-limit counters must not leak from one test to the next."""
