@@ -6,7 +6,7 @@ rotating or revoking needs the keys.rotate_signingkey permission, not just the r
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
@@ -59,15 +59,25 @@ class SigningKeyAdmin(ViewOnlyAdmin):
         return [rotate, *super().get_urls()]
 
     def changelist_view(self, request, extra_context=None):
-        extra_context = {**(extra_context or {}), "can_rotate": self.has_rotate_permission(request)}
+        extra_context = {
+            **(extra_context or {}),
+            "can_rotate": self.has_rotate_permission(request),
+            "signing_algs": services.configured_algs(),
+        }
         return super().changelist_view(request, extra_context=extra_context)
 
     def rotate_view(self, request):
-        """GET asks for confirmation; POST promotes the next key and retires the active one."""
+        """GET asks for confirmation; POST promotes the next key and retires the active one.
+
+        One algorithm's keys at a time (?alg=, RS256 by default): each has its own active and next key.
+        """
         if not self.has_rotate_permission(request):
             raise PermissionDenied
+        alg = request.GET.get("alg", "RS256")
+        if alg not in services.configured_algs():
+            raise Http404("No signing keys of that algorithm.")
         if request.method == "POST":
-            result = services.key_rotate(actor=request.user)
+            result = services.key_rotate(actor=request.user, alg=alg)
             invalidate()
             self.message_user(request, f"Rotated: {result.active.kid} now signs.", messages.SUCCESS)
             return HttpResponseRedirect(reverse("admin:keys_signingkey_changelist"))
@@ -75,10 +85,12 @@ class SigningKeyAdmin(ViewOnlyAdmin):
             return HttpResponseNotAllowed(["GET", "POST"])
         context = {
             **self.admin_site.each_context(request),
-            "title": "Rotate the signing key?",
+            "title": f"Rotate the {alg} signing key?",
             "opts": self.model._meta,
-            "active": SigningKey.objects.filter(state=SigningKey.State.ACTIVE).first(),
-            "next": SigningKey.objects.filter(state=SigningKey.State.NEXT).order_by("created_at").first(),
+            "active": SigningKey.objects.filter(state=SigningKey.State.ACTIVE, alg=alg).first(),
+            "next": SigningKey.objects.filter(state=SigningKey.State.NEXT, alg=alg)
+            .order_by("created_at")
+            .first(),
         }
         return TemplateResponse(request, "admin/keys/signingkey/rotate_confirmation.html", context)
 

@@ -125,3 +125,28 @@ def test_a_viewer_can_list_but_not_rotate_or_revoke(viewer_client, ring):
     )
     assert SigningKey.objects.get(pk=active.pk).state == State.ACTIVE
     assert SigningKey.objects.get(state=State.ACTIVE).kid == ring.active.kid
+
+
+def test_each_algorithm_rotates_on_its_own(superuser_client, settings):
+    settings.SIGNET_SIGNING_ALGS = ("RS256", "ES256")
+    for alg in settings.SIGNET_SIGNING_ALGS:
+        services.key_ensure_active(alg=alg)
+    selectors.invalidate()
+    listing = superuser_client.get(CHANGELIST).content.decode()
+    assert f"{ROTATE}?alg=RS256" in listing and f"{ROTATE}?alg=ES256" in listing
+
+    rs256 = SigningKey.objects.get(state=State.ACTIVE, alg="RS256").kid
+    es256_next = SigningKey.objects.get(state=State.NEXT, alg="ES256").kid
+    confirm = superuser_client.get(ROTATE, {"alg": "ES256"}).content.decode()
+    assert es256_next in confirm and rs256 not in confirm
+    response = superuser_client.post(f"{ROTATE}?alg=ES256", follow=True)
+    assert f"Rotated: {es256_next} now signs." in response.content.decode()
+    assert SigningKey.objects.get(state=State.ACTIVE, alg="ES256").kid == es256_next
+    assert SigningKey.objects.get(state=State.ACTIVE, alg="RS256").kid == rs256  # untouched
+    assert selectors.active_signing_key(alg="ES256").kid == es256_next
+
+
+def test_an_algorithm_the_ring_does_not_keep_cannot_be_rotated(superuser_client, ring):
+    assert superuser_client.get(ROTATE, {"alg": "EdDSA"}).status_code == 404
+    assert superuser_client.post(f"{ROTATE}?alg=HS256").status_code == 404
+    assert SigningKey.objects.get(state=State.ACTIVE).kid == ring.active.kid
