@@ -298,3 +298,18 @@ def test_a_translated_message_never_reaches_a_json_error_description(db, lock, l
     assert RFC6749_DESCRIPTION.fullmatch(description)
     with translation.override("en"):
         assert description == lockout.lockout_message(lock)
+
+
+def test_a_lockout_on_the_second_step_page_is_in_the_page_language(browser, user, monkeypatch, settings):
+    """Wrong one-time codes count toward the same lock (accounts/second_factor.py), told on that page."""
+    from tests.accounts.mfa import NOW, code_at, log_in, pin_clock, submit_form, totp_enrolled
+
+    secret, _codes = totp_enrolled(browser, monkeypatch)
+    browser.http.headers.update(GERMAN)
+    pin_clock(monkeypatch, NOW + 300)
+    wrong = "000000" if code_at(secret, NOW + 300) != "000000" else "111111"
+    page = log_in(browser)
+    for _ in range(settings.SIGNET_LOGIN_FAILURE_LIMIT):
+        page = submit_form(browser, page, "totp-form", {"code": wrong})
+    assert page.status_code == 429 and html_lang(page) == "de"
+    assert lockout_text(page) == PAIR_LOCK["de"].format(n=15, unit="Minuten")
