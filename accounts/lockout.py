@@ -37,7 +37,8 @@ from axes.signals import user_locked_out
 from django.conf import settings
 from django.db.models import Max, Q, Sum
 from django.shortcuts import render
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy, ngettext_lazy
 
 from provider import metrics
 from provider.ratelimit import too_many_requests
@@ -214,48 +215,96 @@ class LockoutMiddleware:
             _refusals.reset(token)
 
 
-def _duration(seconds):
-    if seconds < 60:
-        return f"{seconds} second{'s' if seconds != 1 else ''}"
-    minutes = math.ceil(seconds / 60)
-    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+# One whole message per limit and unit, so that translators see full sentences and each language
+# words its own plurals; the unit is named by the placeholder that selects the plural form.
+_MESSAGES = {
+    (PAIR, "seconds"): ngettext_lazy(
+        "Too many failed sign-in attempts for this account from your network: signing in to it from "
+        "here is locked. You can still sign in from elsewhere, or reset your password. "
+        "Try again in %(seconds)s second.",
+        "Too many failed sign-in attempts for this account from your network: signing in to it from "
+        "here is locked. You can still sign in from elsewhere, or reset your password. "
+        "Try again in %(seconds)s seconds.",
+        "seconds",
+    ),
+    (PAIR, "minutes"): ngettext_lazy(
+        "Too many failed sign-in attempts for this account from your network: signing in to it from "
+        "here is locked. You can still sign in from elsewhere, or reset your password. "
+        "Try again in %(minutes)s minute.",
+        "Too many failed sign-in attempts for this account from your network: signing in to it from "
+        "here is locked. You can still sign in from elsewhere, or reset your password. "
+        "Try again in %(minutes)s minutes.",
+        "minutes",
+    ),
+    (PAIR, None): gettext_lazy(
+        "Too many failed sign-in attempts for this account from your network: signing in to it from "
+        "here is locked. You can still sign in from elsewhere, or reset your password. "
+        "Ask an administrator to unlock it."
+    ),
+    (ADDRESS, "seconds"): ngettext_lazy(
+        "Too many failed sign-in attempts from your network, across accounts: sign-in from this "
+        "network is locked. Try again in %(seconds)s second.",
+        "Too many failed sign-in attempts from your network, across accounts: sign-in from this "
+        "network is locked. Try again in %(seconds)s seconds.",
+        "seconds",
+    ),
+    (ADDRESS, "minutes"): ngettext_lazy(
+        "Too many failed sign-in attempts from your network, across accounts: sign-in from this "
+        "network is locked. Try again in %(minutes)s minute.",
+        "Too many failed sign-in attempts from your network, across accounts: sign-in from this "
+        "network is locked. Try again in %(minutes)s minutes.",
+        "minutes",
+    ),
+    (ADDRESS, None): gettext_lazy(
+        "Too many failed sign-in attempts from your network, across accounts: sign-in from this "
+        "network is locked. Ask an administrator to unlock it."
+    ),
+    # The throttle always ends by itself: it has no message for an operator's unlock.
+    (ACCOUNT, "seconds"): ngettext_lazy(
+        "Too many failed sign-in attempts for this account: it is throttled. "
+        "Wait %(seconds)s second and try again.",
+        "Too many failed sign-in attempts for this account: it is throttled. "
+        "Wait %(seconds)s seconds and try again.",
+        "seconds",
+    ),
+    (ACCOUNT, "minutes"): ngettext_lazy(
+        "Too many failed sign-in attempts for this account: it is throttled. "
+        "Wait %(minutes)s minute and try again.",
+        "Too many failed sign-in attempts for this account: it is throttled. "
+        "Wait %(minutes)s minutes and try again.",
+        "minutes",
+    ),
+}
 
 
 def lockout_message(lock=None):
-    """What the person signing in is told: which limit they met and when they may try again."""
+    """What the person signing in is told, in the active language: which limit they met and when they
+    may try again. Pages show it as it is; a protocol error must build it under English (lockout_response)."""
     lock = lock or Lock(PAIR, settings.SIGNET_LOGIN_LOCKOUT_MINUTES * 60 or None)
-    if lock.kind == ACCOUNT:
-        return (
-            "Too many failed sign-in attempts for this account: it is throttled. "
-            f"Wait {_duration(lock.retry_after)} and try again."
-        )
     if lock.retry_after is None:
-        pause = "Ask an administrator to unlock it."
+        return str(_MESSAGES[lock.kind, None])
+    if lock.retry_after < 60:
+        unit, count = "seconds", lock.retry_after
     else:
-        pause = f"Try again in {_duration(lock.retry_after)}."
-    if lock.kind == ADDRESS:
-        return (
-            "Too many failed sign-in attempts from your network, across accounts: sign-in from this "
-            f"network is locked. {pause}"
-        )
-    return (
-        "Too many failed sign-in attempts for this account from your network: signing in to it from "
-        f"here is locked. You can still sign in from elsewhere, or reset your password. {pause}"
-    )
+        unit, count = "minutes", math.ceil(lock.retry_after / 60)
+    return _MESSAGES[lock.kind, unit] % {unit: count}
 
 
 def lockout_response(request, original_response=None, credentials=None):
     """429 with the login page and the lock's message, or an RFC 6749 JSON error outside the login pages."""
     lock = getattr(request, "signet_lock", None)
-    message = lockout_message(lock)
     retry_after = lock.retry_after if lock is not None else settings.SIGNET_LOGIN_LOCKOUT_MINUTES * 60
     retry_after = retry_after or UNTIL_UNLOCKED_RETRY_AFTER
     match = getattr(request, "resolver_match", None)
     if match is not None and match.view_name in HTML_VIEWS:
         form = EmailAuthenticationForm(request, initial={"username": lockout_username(request, credentials)})
-        context = {"form": form, "locked_out": message, "next": request.POST.get("next", "")}
+        context = {"form": form, "locked_out": lockout_message(lock), "next": request.POST.get("next", "")}
         response = render(request, "accounts/login.html", context, status=429)
         response["Retry-After"] = str(retry_after)
         response["Cache-Control"] = "no-store"
         return response
-    return too_many_requests(retry_after, error="invalid_grant", description=message)
+    # RFC 6749 5.2 allows only printable ASCII in error_description, and a relying party's logs are read
+    # in English: never the page's language, whatever a thread or a caller left active.
+    with translation.override("en"):
+        description = lockout_message(lock)
+    return too_many_requests(retry_after, error="invalid_grant", description=description)
