@@ -229,7 +229,33 @@
       }).catch(function () {
         return null; // no autofill: the button still works
       });
+      holdFormsUntil(conditionalAsked);
     }
+  }
+
+  // The autofill request's options answer may start a session (it keeps the sign-in challenge) and
+  // so set the session cookie. Arriving after the password sign-in's own answer, that cookie would
+  // replace the signed-in session's: the person would be signed out at their next click. So the
+  // password form (data-passkey-waits) is sent once the options have arrived, or after 5 s at most.
+  function holdFormsUntil(asked) {
+    var settled = false;
+    var done = function () {
+      settled = true;
+    };
+    asked.then(done, done);
+    document.querySelectorAll("form[data-passkey-waits]").forEach(function (form) {
+      var sending = false;
+      form.addEventListener("submit", function (event) {
+        if (settled) return;
+        event.preventDefault();
+        if (sending) return;
+        sending = true;
+        var send = function () {
+          form.submit(); // fires no submit event: this handler does not run again
+        };
+        Promise.race([asked, new Promise(function (later) { setTimeout(later, 5000); })]).then(send, send);
+      });
+    });
   }
 
   document.addEventListener("DOMContentLoaded", function () {
