@@ -200,7 +200,7 @@ def authentication_step(*, user, methods, client, acr_values=None, claims_reques
     return None
 
 
-def _parse_claims_request(raw):
+def parse_claims_request(raw):
     """OIDC Core 5.5: a JSON object whose userinfo / id_token members are objects of objects or nulls."""
     if raw is None or raw == "":
         return None
@@ -329,7 +329,7 @@ class AuthorizationRules:
     @staticmethod
     def _refuse_malformed_claims(request):
         try:
-            _parse_claims_request(request.claims)
+            parse_claims_request(request.claims)
         except ValueError as e:
             raise errors.InvalidRequestError(
                 description=f"Malformed claims parameter: {e}.", request=request
@@ -338,7 +338,7 @@ class AuthorizationRules:
     @staticmethod
     def _refuse_unmeetable_acr(request):
         # OIDC Core 5.5.1.1: an essential acr the OP cannot satisfy is a failed authentication.
-        if essential_acr_unmet(_parse_claims_request(request.claims)):
+        if essential_acr_unmet(parse_claims_request(request.claims)):
             raise errors.AccessDeniedError(
                 description="The requested authentication context cannot be met.", request=request
             )
@@ -399,7 +399,7 @@ class AuthorizationRules:
             methods=session.methods,
             client=request.client,
             acr_values=request.acr_values,
-            claims_request=_parse_claims_request(request.claims),
+            claims_request=parse_claims_request(request.claims),
         )
         if step is not None and step.action == UNMET:
             raise UnmetAuthenticationRequirements(request=request)
@@ -417,7 +417,7 @@ class AuthorizationRules:
             return False  # asked every time (views.AuthorizeView._answer_without_page)
         if client.skip_authorization:
             return True
-        scopes = consent_scopes(request.scopes or [], _parse_claims_request(request.claims), client)
+        scopes = consent_scopes(request.scopes or [], parse_claims_request(request.claims), client)
         return consent_covers(user=session.user, client=client, scopes=scopes)
 
     # --- id_token_hint and claims.id_token.sub ------------------------------------------------
@@ -443,7 +443,7 @@ class AuthorizationRules:
         hint = self._verified_hint(request)
         if hint is not None and hint["sub"] != subject:
             return False
-        wanted = _requested_sub(_parse_claims_request(request.claims))
+        wanted = requested_sub(parse_claims_request(request.claims))
         return wanted is None or wanted == subject
 
     @staticmethod
@@ -487,7 +487,7 @@ class AuthorizationRules:
         claims_request = request.claims
         if isinstance(claims_request, str):
             try:
-                claims_request = _parse_claims_request(claims_request)
+                claims_request = parse_claims_request(claims_request)
             except ValueError:
                 claims_request = None
         asked = acr_requested(acr_values=request.acr_values, claims_request=claims_request)
@@ -496,7 +496,7 @@ class AuthorizationRules:
         return authn.acr_for(getattr(request, "amr", None) or [])
 
 
-def _requested_sub(claims_request):
+def requested_sub(claims_request):
     """OIDC Core 5.5.1: a `sub` value asked for in the id_token claims request, if any."""
     if not isinstance(claims_request, dict) or not isinstance(claims_request.get("id_token"), dict):
         return None
