@@ -30,7 +30,6 @@ from oauth2_provider.models import get_grant_model
 from oauth2_provider.settings import oauth2_settings
 
 from accounts import authn, mfa_policy
-from accounts.sessions import session_auth_time, session_sid
 
 from .. import access_policy, authorization_request, metadata_documents
 from .. import claims as claim_rules
@@ -45,6 +44,7 @@ from ..authorization import (
 )
 from ..authorization_request import AuthorizationError, ConsentForm
 from ..consent import consent_covers, consent_record
+from ..context import AuthorizationContext
 from ..views import readable_problem, redirect_post_as_get
 
 log = logging.getLogger("signet.oidc.authorize")
@@ -77,7 +77,7 @@ class AuthorizeView(View):
     def get(self, request):
         try:
             authz = authorization_request.from_query(request.GET)
-            return answer_request(request, authz)
+            return answer_request(AuthorizationContext.of(request, authz))
         except AuthorizationError as error:
             return error_response(request, error)
 
@@ -88,52 +88,53 @@ class AuthorizeView(View):
 
 
 # --- the request (GET) ----------------------------------------------------------------------------------
-def answer_request(http, authz):
+def answer_request(ctx):
     """The response to a validated request, given the browser session."""
-    user = http.user if http.user.is_authenticated else None
+    authz, user = ctx.authz, ctx.session.user
     if "none" in authz.prompt:
-        refuse_silent_login(http, authz, user)
-        refuse_silent_authorization(authz, user)
-    elif user is not None and not must_log_in(http, authz):
-        require_hinted_user(authz, user)
-    if user is None or must_log_in(http, authz):
-        return log_in_then_continue(http)
-    refused = access_refused(http, authz)
+        refuse_silent_login(ctx)
+        refuse_silent_authorization(ctx)
+    elif user is not None and not must_log_in(ctx):
+        require_hinted_user(ctx)
+    if user is None or must_log_in(ctx):
+        return log_in_then_continue(ctx.http)
+    refused = access_refused(ctx)
     if refused is not None:
         return refused
-    owed = second_factor_owed(http, authz)
+    owed = second_factor_owed(ctx)
     if owed is not None:
         return owed
     if authz.client.skip_authorization:
         # A first-party client: the operator's allowed scopes are the whole answer.
-        return issue_code(http, authz)
-    if remembered_consent(authz, user) and "consent" not in authz.prompt:
-        return issue_code(http, authz)
-    return consent_page(http, authz)
+        return issue_code(ctx)
+    if remembered_consent(ctx) and "consent" not in authz.prompt:
+        return issue_code(ctx)
+    return consent_page(ctx)
 
 
-def must_log_in(http, authz):
+def must_log_in(ctx):
     """OIDC Core 3.1.2.1: prompt=login / select_account or max_age ask for a fresh sign-in
     (authorization.reauthentication_required)."""
     return reauthentication_required(
-        prompt=authz.prompt - {"none"}, max_age=authz.max_age, auth_time=session_auth_time(http)
+        prompt=ctx.authz.prompt - {"none"}, max_age=ctx.authz.max_age, auth_time=ctx.session.auth_time
     )
 
 
-def refuse_silent_login(http, authz, user):
+def refuse_silent_login(ctx):
     # OIDC Core 3.1.2.1 prompt=none: go on only with a session the request accepts as it is.
-    if user is None or must_log_in(http, authz):
+    authz, user = ctx.authz, ctx.session.user
+    if user is None or must_log_in(ctx):
         raise authz.error(
             "login_required", "The user must sign in (no session, or it does not satisfy this request)."
         )
-    if not names_session_user(authz, user):
+    if not names_session_user(ctx):
         # A hint naming someone else is login_required when no page may be shown.
         raise authz.error("login_required", "Session user does not match client supplied user.")
     # Outside the client's allowed groups: no page may say so, the relying party hears it.
     if not access_policy.user_may_use(authz.client, user):
         raise authz.error("access_denied", access_policy.NOT_ALLOWED)
     # A second step the policy or an essential acr asks for is a page (OIDC Core 3.1.2.6).
-    step = session_step(http, authz, acr_values=authz.acr_values)
+    step = session_step(ctx, acr_values=authz.acr_values)
     if step is not None and step.action == UNMET:
         raise unmet(authz)
     if step is not None and step.required:
@@ -142,23 +143,24 @@ def refuse_silent_login(http, authz, user):
         )
 
 
-def refuse_silent_authorization(authz, user):
+def refuse_silent_authorization(ctx):
     # OIDC Core 3.1.2.1 prompt=none: consent must already cover everything asked for.
-    if authz.client.skip_authorization and not authz.client.from_metadata_document:
+    client = ctx.authz.client
+    if client.skip_authorization and not client.from_metadata_document:
         return
-    if not remembered_consent(authz, user):
-        raise authz.error("consent_required", "The user has not yet allowed this client these scopes.")
+    if not remembered_consent(ctx):
+        raise ctx.authz.error("consent_required", "The user has not yet allowed this client these scopes.")
 
 
-def require_hinted_user(authz, user):
+def require_hinted_user(ctx):
     # OIDC Core 3.1.2.1: the user an id_token_hint (or a requested sub) names must be the session's; a
     # request about to make the user sign in again waits for that sign-in ("logged in by the request").
-    if not names_session_user(authz, user):
-        raise authz.error("login_required", "Session user does not match client supplied user.")
+    if not names_session_user(ctx):
+        raise ctx.authz.error("login_required", "Session user does not match client supplied user.")
 
 
-def names_session_user(authz, user):
-    subject = str(user.pk)
+def names_session_user(ctx):
+    authz, subject = ctx.authz, str(ctx.session.user.pk)
     if authz.id_token_hint is not None and authz.id_token_hint["sub"] != subject:
         return False
     wanted = requested_sub(authz.claims)
@@ -184,29 +186,29 @@ def log_in_then_continue(http):
     return redirect_to_login(next_url, resolve_url(settings.LOGIN_URL), "next")
 
 
-def access_refused(http, authz):
+def access_refused(ctx):
     """Signet's own page when the signed-in user is outside the client's allowed groups, else None.
 
     The relying party learns of it (access_denied) only when the user goes back to it ("Go back"
     posts the consent form as a Deny); under prompt=none refuse_silent_login answered already.
     """
-    if access_policy.user_may_use(authz.client, http.user):
+    if access_policy.user_may_use(ctx.authz.client, ctx.session.user):
         return None
     context = {
-        **access_policy.refusal_context(authz.client),
-        "form": ConsentForm.of(authz),
+        **access_policy.refusal_context(ctx.authz.client),
+        "form": ConsentForm.of(ctx.authz),
         "consent_form_field": CONSENT_FORM_FIELD,
     }
-    return TemplateResponse(http, "oidc/access_denied.html", context, status=403)
+    return TemplateResponse(ctx.http, "oidc/access_denied.html", context, status=403)
 
 
-def session_step(http, authz, *, acr_values=None):
+def session_step(ctx, *, acr_values=None):
     return authentication_step(
-        user=http.user,
-        methods=authn.session_methods(http),
-        client=authz.client,
+        user=ctx.session.user,
+        methods=ctx.session.methods,
+        client=ctx.authz.client,
         acr_values=acr_values,
-        claims_request=authz.claims,
+        claims_request=ctx.authz.claims,
     )
 
 
@@ -216,20 +218,20 @@ def unmet(authz):
     )
 
 
-def second_factor_owed(http, authz):
+def second_factor_owed(ctx):
     """A step-up or an enrolment page when the session's acr is below what this request needs, else None.
 
     The MFA policy and an essential acr are required; acr_values alone are voluntary: prompt=none goes
     on without the step (refuse_silent_login refused the required ones).
     """
-    step = session_step(http, authz, acr_values=authz.acr_values)
+    step = session_step(ctx, acr_values=ctx.authz.acr_values)
     if step is None:
         return None
     if step.action == UNMET:
-        raise unmet(authz)
-    if "none" in authz.prompt:
+        raise unmet(ctx.authz)
+    if "none" in ctx.authz.prompt:
         return None
-    here = http.get_full_path()
+    here = ctx.http.get_full_path()
     if step.action == ENROL:
         return HttpResponseRedirect(reverse("accounts:mfa_setup") + "?" + urlencode({"next": here}))
     query = {"next": here}
@@ -238,22 +240,24 @@ def second_factor_owed(http, authz):
     return HttpResponseRedirect(reverse("accounts:login_verify") + "?" + urlencode(query))
 
 
-def remembered_consent(authz, user):
+def remembered_consent(ctx):
     """The user's earlier "Allow" covers this request (scopes and claims asked for by name).
 
     A metadata document's client is asked about every time: its document, redirect URIs included, may
     have changed hands since the user last said yes.
     """
+    authz = ctx.authz
     if authz.client.from_metadata_document:
         return False
-    return consent_covers(user=user, client=authz.client, scopes=wanted_scopes(authz))
+    return consent_covers(user=ctx.session.user, client=authz.client, scopes=wanted_scopes(authz))
 
 
 def wanted_scopes(authz):
     return consent_scopes(authz.scopes, authz.claims, authz.client)
 
 
-def consent_page(http, authz):
+def consent_page(ctx):
+    authz = ctx.authz
     wanted = wanted_scopes(authz)
     context = {
         "application": authz.client,
@@ -269,7 +273,7 @@ def consent_page(http, authz):
         "consent_form_field": CONSENT_FORM_FIELD,
         "consent_shown_field": CONSENT_SHOWN_FIELD,
     }
-    return TemplateResponse(http, "oidc/consent.html", context)
+    return TemplateResponse(ctx.http, "oidc/consent.html", context)
 
 
 # --- the consent form (POST) ----------------------------------------------------------------------------
@@ -279,22 +283,24 @@ def answer_consent_form(http):
         return redirect_to_login(http.get_full_path(), resolve_url(settings.LOGIN_URL), "next")
     form = ConsentForm(http.POST)
     try:
-        authz = authorization_request.from_consent_form(form)
-        allowed = form.cleaned_data["allow"]
+        ctx = AuthorizationContext.of(http, authorization_request.from_consent_form(form))
+        authz, allowed = ctx.authz, form.cleaned_data["allow"]
         if allowed:
             # GET sent the user through any step owed; a consent form posted without it is refused.
-            step = session_step(http, authz)
+            step = session_step(ctx)
             if step is not None and step.required:
                 raise authz.error("access_denied", NOT_MET)
-        if not access_policy.user_may_use(authz.client, http.user):
+        if not access_policy.user_may_use(authz.client, ctx.session.user):
             # "Go back" from the refusal page, or a consent form posted by a user outside the groups.
             raise authz.error("access_denied", access_policy.NOT_ALLOWED)
         if not allowed:
             raise authz.error("access_denied", "The user denied the request.")
-        response = issue_code(http, authz)
+        response = issue_code(ctx)
     except AuthorizationError as error:
         return error_response(http, error)
-    consent_record(user=http.user, client=authz.client, scopes=wanted_scopes(authz) & scopes_shown(http))
+    consent_record(
+        user=ctx.session.user, client=authz.client, scopes=wanted_scopes(authz) & scopes_shown(http)
+    )
     return response
 
 
@@ -307,18 +313,18 @@ def scopes_shown(http):
 
 
 # --- the code -------------------------------------------------------------------------------------------
-def issue_code(http, authz):
-    """Store a code for `authz` and the session that approved it; redirect to the client with it.
+def issue_code(ctx):
+    """Store a code for the request and the session that approved it; redirect to the client with it.
 
     OIDC Core 2: auth_time is when *this browser session* authenticated, sid names it, amr (RFC 8176)
     says how; the acr recorded follows from it. The code exchange (grants/authorization_code.py) reads
     them back.
     """
-    amr = list(authn.session_methods(http))
+    authz, session = ctx.authz, ctx.session
     code = secrets.token_urlsafe(32)
     get_grant_model().objects.create(
         application=authz.client,
-        user=http.user,
+        user=session.user,
         code=code,
         expires=timezone.now() + timedelta(seconds=settings.SIGNET_AUTHORIZATION_CODE_LIFETIME),
         redirect_uri=authz.redirect_uri,
@@ -330,10 +336,10 @@ def issue_code(http, authz):
         # consent page showed): allowing the client more later must not release the rest.
         claims=json.dumps(claim_rules.claims_request_within(authz.claims, authz.client.scope_list) or {}),
         resource=list(authz.resources),
-        auth_time=session_auth_time(http),
-        sid=session_sid(http) or "",
-        amr=amr,
-        acr=recorded_acr(authz, amr),
+        auth_time=session.auth_time,
+        sid=session.sid or "",
+        amr=list(session.methods),
+        acr=recorded_acr(authz, session.methods),
     )
     log.info("authorization code issued", extra={"fields": {"client_id": authz.client.client_id}})
     params = [("code", code)]
