@@ -170,3 +170,24 @@ def test_each_rule_runs_once_per_request(client, monkeypatch):
         monkeypatch.setattr(authorization_request, name, counting)
     from_query(query(client))
     assert sorted(calls) == ["active_client", "allowed_scopes", "verified_id_token_hint"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("client_id", "a\x00b"),
+        ("client_id", "https://" + "x" * 5000),
+        ("redirect_uri", "\x00"),
+        ("claims", "["),
+        ("claims", '{"id_token": []}'),
+        ("resource", "not a uri"),
+        ("code_challenge_method", "S256\x00"),
+        ("code_challenge", "x" * 5000),
+        ("scope", "\x00"),
+    ],
+)
+def test_a_hostile_consent_form_is_an_authorization_error(client, field, value):
+    form = ConsentForm.of(from_query(query(client)))
+    data = {name: "" if v is None else v for name, v in form.initial.items()}
+    with pytest.raises(AuthorizationError):
+        from_consent_form(ConsentForm({**data, field: value}))

@@ -341,7 +341,11 @@ def issue_code(ctx):
         amr=list(session.methods),
         acr=recorded_acr(authz, session.methods),
     )
-    log.info("authorization code issued", extra={"fields": {"client_id": authz.client.client_id}})
+    # A routine event, like token.issued: a log line (never the code itself), no audit row.
+    log.info(
+        "code.issued",
+        extra={"fields": {"client_id": authz.client.client_id, "scope": " ".join(authz.scopes)}},
+    )
     params = [("code", code)]
     if authz.state is not None:
         params.append(("state", authz.state))
