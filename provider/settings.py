@@ -533,23 +533,18 @@ SIGNET_SCOPES = {
     "groups": gettext_lazy("See which groups you belong to"),
 }
 
-# DOT serves /authorize and RP-initiated logout, and is the data model and admin of clients and
-# codes; the token, introspection, revocation and userinfo endpoints are Signet's own.
+# DOT serves RP-initiated logout, and is the data model and admin of clients and codes; the
+# authorization, token, introspection, revocation and userinfo endpoints are Signet's own, so no
+# oauthlib validator, scopes backend or PKCE policy is configured here (policy.py, scopes.py decide).
 OAUTH2_PROVIDER = {
     "OIDC_ENABLED": True,
     "OIDC_ISS_ENDPOINT": OIDC_ISSUER,
     "OIDC_RP_INITIATED_LOGOUT_ENABLED": True,
-    "OAUTH2_VALIDATOR_CLASS": "provider.oidc.validators.SignetValidator",
     "CLIENT_SECRET_HASHER": "signet_sha256",
-    "SCOPES": SIGNET_SCOPES,
-    "SCOPES_BACKEND_CLASS": "provider.oidc.scopes.ClientScopes",
-    "DEFAULT_SCOPES": ["openid"],
-    "AUTHORIZATION_CODE_EXPIRE_SECONDS": SIGNET_AUTHORIZATION_CODE_LIFETIME,
     # Signet's refresh grant rotates and detects reuse itself (provider/oidc/grants/refresh_token.py);
     # these say so to DOT's RFC 9700 system checks, which read them.
     "ROTATE_REFRESH_TOKEN": True,
     "REFRESH_TOKEN_REUSE_PROTECTION": True,
-    "PKCE_REQUIRED": "provider.oidc.policy.pkce_required",
     "OIDC_RESPONSE_TYPES_SUPPORTED": ["code"],
     "OAUTH2_RESPONSE_TYPES_SUPPORTED": ["code"],
     "OIDC_RP_INITIATED_LOGOUT_ACCEPT_EXPIRED_TOKENS": True,
@@ -573,7 +568,6 @@ OAUTH2_PROVIDER = {
     # RFC 9700 2.1: https redirect URIs only, unless SIGNET_HTTP_REDIRECT_URIS allows http (loopback
     # callbacks of native apps, RFC 8252 7.3, and local development).
     "ALLOWED_REDIRECT_URI_SCHEMES": ["https", "http"] if SIGNET_HTTP_REDIRECT_URIS else ["https"],
-    "REQUEST_APPROVAL_PROMPT": "force",
 }
 
 REST_FRAMEWORK = {

@@ -1,6 +1,6 @@
 """Audiences of access tokens (RFC 8707 resource indicators, RFC 9068 aud). Imports no DOT."""
 
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 from django.conf import settings
 
@@ -16,20 +16,6 @@ def default_audience(client):
     """aud when the request names no resource: the client's first audience, else the default, else itself."""
     allowed = allowed_audiences(client)
     return allowed[0] if allowed else client.client_id
-
-
-def as_list(resource):
-    """A `resource` value as oauthlib or DOT hold it (None, a string or a list) as a list."""
-    if resource is None:
-        return []
-    if isinstance(resource, str):
-        return [resource] if resource.strip() else []
-    return [r for r in resource if isinstance(r, str) and r.strip()] if isinstance(resource, list) else []
-
-
-def query_resources(uri):
-    """Every `resource` in a URI's query (RFC 8707 repeats the parameter; oauthlib keeps only one)."""
-    return parse_qs(urlsplit(uri or "").query).get("resource", [])
 
 
 def is_resource_uri(value):

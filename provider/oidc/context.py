@@ -1,11 +1,18 @@
-"""What one token request has established so far: built by the endpoint, passed explicitly to the
-client authentication, the grant and the issuance, each of which fills in its part."""
+"""What one request has established so far, built by its endpoint and passed explicitly.
+
+TokenRequest: passed to the client authentication, the grant and the issuance, each of which fills in
+its part. AuthorizationContext: the validated authorization request and the browser session it is
+answered for, both read once.
+"""
 
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.http import HttpRequest
 from django.utils import timezone
+
+from accounts import authn
+from accounts.sessions import session_auth_time, session_sid
 
 
 @dataclass
@@ -36,3 +43,39 @@ class TokenRequest:
     @property
     def epoch(self):
         return int(self.now.timestamp())
+
+
+@dataclass(frozen=True)
+class BrowserSession:
+    """What the browser session knows: the signed-in user (None when nobody is), when and which
+    session signed in (OIDC Core 2 auth_time, sid), and how (RFC 8176 amr values, accounts/authn.py)."""
+
+    user: object = None
+    auth_time: int | None = None
+    sid: str | None = None
+    methods: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, http):
+        user = getattr(http, "user", None)
+        if user is None or not user.is_authenticated:
+            return cls()
+        return cls(
+            user=user,
+            auth_time=session_auth_time(http),
+            sid=session_sid(http),
+            methods=tuple(authn.session_methods(http)),
+        )
+
+
+@dataclass(frozen=True)
+class AuthorizationContext:
+    """One authorization request being answered (endpoints/authorize.py)."""
+
+    http: HttpRequest
+    authz: object  # the AuthorizationRequest (authorization_request.py), validated once
+    session: BrowserSession
+
+    @classmethod
+    def of(cls, http, authz):
+        return cls(http=http, authz=authz, session=BrowserSession.of(http))

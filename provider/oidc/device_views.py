@@ -72,7 +72,8 @@ def owed_step(request, client):
 
 
 def _acr(request, client):
-    # As on a code: the acr is recorded when an MFA policy applied to the client (authorization_acr).
+    # As on a code: the acr is recorded when an MFA policy applied to the client
+    # (endpoints/authorize.py: recorded_acr).
     if not mfa_policy.mfa_required(client):
         return ""
     return authn.acr_for(authn.session_methods(request))

@@ -6,6 +6,7 @@ from keys.views import jwks
 
 from . import discovery, logout, views
 from .device_views import DeviceView
+from .endpoints.authorize import AuthorizeView
 from .endpoints.device_authorization import device_authorization
 from .endpoints.introspect import introspect
 from .endpoints.register import register, register_client
@@ -18,7 +19,7 @@ app_name = "oauth2_provider"
 urlpatterns = [
     path(".well-known/openid-configuration", discovery.discovery, name="oidc-connect-discovery-info"),
     path(".well-known/oauth-authorization-server", discovery.discovery, name="oauth-server-metadata"),
-    path("authorize", views.AuthorizeView.as_view(), name="authorize"),
+    path("authorize", AuthorizeView.as_view(), name="authorize"),
     path("token", token, name="token"),
     path("device/authorize", device_authorization, name="device-authorization"),
     path("device", DeviceView.as_view(), name="device"),

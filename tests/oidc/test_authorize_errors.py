@@ -216,3 +216,25 @@ def test_put_is_not_a_way_in(flow, user):
     flow.tokens()
     response = flow.browser.http.put(f"{flow.issuer}/authorize", data=flow.params(), allow_redirects=False)
     assert response.status_code == 405
+
+
+def test_fragment_mode_holds_through_the_consent_page(flow, user):
+    # The consent form carries response_mode: its Allow and its Deny answer in the mode asked for.
+    page = flow.log_in(flow.authorize(response_mode="fragment"))
+    location = flow.allow(page).headers["Location"]
+    assert "?" not in location and "code" in fragment(location) and fragment(location)["iss"] == flow.issuer
+    page = flow.authorize(response_mode="fragment", prompt="consent")
+    location = flow.browser.consent(page, allow=False).headers["Location"]
+    assert fragment(location)["error"] == "access_denied"
+    assert fragment(location)["state"] == flow.last_params["state"]
+
+
+def test_a_consent_form_without_its_request_gets_an_error_page(flow, user):
+    from tests.support.browser import forms
+
+    page = flow.log_in(flow.authorize())
+    fields = {**forms(page.text)[0]["fields"], "client_id": "", "allow": "Authorize"}
+    response = flow.browser.http.post(
+        page.url, data=fields, allow_redirects=False, headers={"Referer": page.url}
+    )
+    assert_error_page(response)

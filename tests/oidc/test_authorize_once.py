@@ -1,21 +1,29 @@
-"""An authorization request is validated once per request (issue 15: it used to run twice)."""
+"""An authorization request is validated once per request (issue 15: it used to run twice), by
+Signet's own endpoint: no oauthlib request, validator or server on the way."""
 
 import pytest
-from oauth2_provider.oauth2_backends import OAuthLibCore
+
+from provider.oidc import authorization_request, metadata_documents
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
 def validations(monkeypatch):
+    """Every run of the rules, and every client lookup they make."""
     calls = []
-    original = OAuthLibCore.validate_authorization_request
+    validate, client_for = authorization_request.validate, metadata_documents.client_for
 
-    def counting(self, request):
-        calls.append(request.path)
-        return original(self, request)
+    def counting_validate(params):
+        calls.append("validate")
+        return validate(params)
 
-    monkeypatch.setattr(OAuthLibCore, "validate_authorization_request", counting)
+    def counting_client_for(client_id):
+        calls.append("client")
+        return client_for(client_id)
+
+    monkeypatch.setattr(authorization_request, "validate", counting_validate)
+    monkeypatch.setattr(metadata_documents, "client_for", counting_client_for)
     return calls
 
 
@@ -24,7 +32,7 @@ def test_the_consent_page_validates_the_request_once(flow, user, validations):
     validations.clear()
     page = flow.authorize()
     assert 'id="authorizationForm"' in page.text
-    assert validations == ["/authorize"]
+    assert validations == ["validate", "client"]
 
 
 def test_remembered_consent_validates_the_request_once(flow, user, validations):
@@ -32,4 +40,28 @@ def test_remembered_consent_validates_the_request_once(flow, user, validations):
     validations.clear()
     response = flow.authorize()
     assert response.status_code == 302 and "code=" in response.headers["Location"]
-    assert validations == ["/authorize"]
+    assert validations == ["validate", "client"]
+
+
+def test_the_consent_form_is_validated_once(flow, user, validations):
+    page = flow.log_in(flow.authorize())
+    validations.clear()
+    response = flow.allow(page)
+    assert "code" in flow.at_relying_party(response)
+    assert validations == ["validate", "client"]
+
+
+def test_an_error_is_found_by_one_validation(flow, validations):
+    response = flow.authorize(scope="openid admin")
+    assert flow.at_relying_party(response)["error"] == "invalid_scope"
+    assert validations == ["validate", "client"]
+
+
+def test_no_oauthlib_object_is_built_on_the_way(flow, user, monkeypatch):
+    import oauthlib.common
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("an oauthlib request was built")
+
+    monkeypatch.setattr(oauthlib.common.Request, "__init__", refuse)
+    assert "code" in flow.sign_in(scope="openid profile")
