@@ -191,6 +191,7 @@ def validate(params):
     redirect_uri = registered_redirect_uri(params, client)
     target = ErrorTarget(client, redirect_uri, params.one("state"), error_response_mode(params))
     try:
+        refuse_nul_characters(params)
         response_type = present_response_type(params)
         refuse_repeated_parameters(params)
         refuse_unsupported_response_type(response_type)
@@ -276,6 +277,14 @@ def error_response_mode(params):
 
 
 # --- from here on, an error goes back to the client ------------------------------------------------------
+def refuse_nul_characters(params):
+    # RFC 6749 4.1.2.1 invalid_request ("includes an invalid parameter value"): no parameter carries a
+    # NUL, and PostgreSQL cannot store one, so a nonce or claims request with it would end in a 500.
+    for values in params.lists.values():
+        if any("\x00" in value for value in values):
+            raise invalid_request("A parameter value contains a NUL character.")
+
+
 def present_response_type(params):
     # RFC 6749 4.1.1: response_type is REQUIRED.
     response_type = params.one("response_type")

@@ -191,3 +191,11 @@ def test_a_hostile_consent_form_is_an_authorization_error(client, field, value):
     data = {name: "" if v is None else v for name, v in form.initial.items()}
     with pytest.raises(AuthorizationError):
         from_consent_form(ConsentForm({**data, field: value}))
+
+
+@pytest.mark.parametrize("field", ["nonce", "state", "login_hint", "acr_values", "ui_locales"])
+def test_a_nul_in_any_value_is_refused_back_to_the_client(client, field):
+    # PostgreSQL cannot store a NUL: a nonce with one reached the code's row and answered 500.
+    error = refusal(query(client, **{field: "a\x00b"}))
+    assert error.error == "invalid_request" and error.target is not None
+    assert "NUL" in error.description
