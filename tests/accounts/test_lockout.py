@@ -11,12 +11,12 @@ import pytest
 import requests
 from axes.models import AccessAttempt
 from django.core.management import call_command
-from django.utils import timezone
 
 from accounts import lockout
 from provider.audit.models import AuditEvent
 from tests.conftest import PASSWORD
 from tests.support.browser import Browser
+from tests.support.clock import FrozenClock
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -33,17 +33,6 @@ def bob(django_user_model):
 def behind_proxy(settings):
     """One trusted proxy: each test browser can speak from its own client address."""
     settings.SIGNET_PROXY_COUNT = 1
-
-
-class FrozenClock:
-    def __init__(self):
-        self.now = timezone.now()
-
-    def __call__(self):
-        return self.now
-
-    def advance(self, seconds):
-        self.now += timedelta(seconds=seconds)
 
 
 @pytest.fixture

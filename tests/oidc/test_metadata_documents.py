@@ -10,28 +10,15 @@ from urllib.parse import quote
 
 import pytest
 import requests
-from django.utils import timezone
 
 from tests.oidc.flows import Flow, is_consent_page, is_login_page
+from tests.support.clock import FrozenClock
 from tests.support.https_server import HttpsServer
 from tests.support.raw_http import send
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 REDIRECT = "https://app.example.com/callback"
-
-
-class Clock:
-    """metadata_documents' clock, moved by hand: a document's max-age passes without sleeping."""
-
-    def __init__(self):
-        self.now = timezone.now()
-
-    def __call__(self):
-        return self.now
-
-    def advance(self, seconds):
-        self.now += timedelta(seconds=seconds)
 
 
 def document(url, **overrides):
@@ -57,7 +44,7 @@ def documents(tmp_path, monkeypatch, settings):
     monkeypatch.setenv("SSL_CERT_FILE", str(server.ca_file))
     settings.SIGNET_CIMD = True
     settings.SIGNET_CIMD_ALLOW_PRIVATE = True  # the server is on loopback
-    server.clock = Clock()
+    server.clock = FrozenClock()
     monkeypatch.setattr(metadata_documents, "clock", server.clock)
     server.url = f"https://localhost:{server.port}/client.json"
     server.jwks = document(server.url)

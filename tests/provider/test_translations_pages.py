@@ -4,19 +4,19 @@ Accept-Language; machine endpoints answer in no language. Over real HTTP against
 import html
 import json
 import re
-from datetime import timedelta
 
 import pytest
 import requests
 from django.test import Client, RequestFactory
 from django.urls import resolve
-from django.utils import timezone, translation
+from django.utils import translation
 
 from accounts import lockout
 from provider.locale import supported_language
 from tests.conftest import PASSWORD
 from tests.oidc.flows import Flow, is_consent_page, is_login_page
 from tests.support.browser import Browser
+from tests.support.clock import FrozenClock
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -175,17 +175,6 @@ PAIR_LOCK = {
 }
 MINUTES = {"de": ("Minute", "Minuten"), "fr": ("minute", "minutes"), "es": ("minuto", "minutos")}
 MINUTES["en"] = MINUTES["fr"]
-
-
-class FrozenClock:
-    def __init__(self):
-        self.now = timezone.now()
-
-    def __call__(self):
-        return self.now
-
-    def advance(self, seconds):
-        self.now += timedelta(seconds=seconds)
 
 
 @pytest.fixture
