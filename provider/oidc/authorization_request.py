@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from django import forms
 from django.conf import settings
+from oauth2_provider.models import get_grant_model
 
 from . import audiences, metadata_documents
 from .authorization import (
@@ -201,6 +202,7 @@ def validate(params):
         max_age = well_formed_max_age(params)
         claims = well_formed_claims(params)
         refuse_unmeetable_acr(claims)
+        storable_nonce(params)
         code_challenge, code_challenge_method = s256_challenge(params)
         refuse_clients_without_code_grant(client)
         require_pkce_where_mandatory(client, code_challenge)
@@ -351,6 +353,15 @@ def well_formed_claims(params):
         return parse_claims_request(params.one("claims"))
     except ValueError as e:
         raise invalid_request(f"Malformed claims parameter: {e}.") from None
+
+
+def storable_nonce(params):
+    # OIDC Core 3.1.2.1 sets no length for nonce; the code's row keeps as many characters as DOT's
+    # Grant.nonce holds, and PostgreSQL refuses a longer one with an error (a 500).
+    nonce = params.one("nonce")
+    limit = get_grant_model()._meta.get_field("nonce").max_length
+    if nonce is not None and len(nonce) > limit:
+        raise invalid_request(f"The nonce is longer than {limit} characters.")
 
 
 def refuse_unmeetable_acr(claims):

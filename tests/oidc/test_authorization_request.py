@@ -199,3 +199,9 @@ def test_a_nul_in_any_value_is_refused_back_to_the_client(client, field):
     error = refusal(query(client, **{field: "a\x00b"}))
     assert error.error == "invalid_request" and error.target is not None
     assert "NUL" in error.description
+
+
+def test_a_nonce_longer_than_the_code_row_keeps_is_refused_back_to_the_client(client):
+    assert from_query(query(client, nonce="n" * 255)).nonce == "n" * 255
+    error = refusal(query(client, nonce="n" * 256))
+    assert error.error == "invalid_request" and error.target is not None

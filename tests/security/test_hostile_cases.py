@@ -184,6 +184,7 @@ AUTHORIZE_VALUES = [  # client_id with NUL: test_nul_in_client_id
     ("state", "s\x00"),
     ("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-c\x00"),
     ("nonce", "\x00"),
+    ("nonce", "n" * 300),  # longer than the code row's column
     ("login_hint", "alice@example.com\x00"),
     ("id_token_hint", "a\x00.b.c"),
     ("claims", '{"userinfo": {"email\x00": null}}'),
