@@ -65,3 +65,28 @@ def test_no_oauthlib_object_is_built_on_the_way(flow, user, monkeypatch):
 
     monkeypatch.setattr(oauthlib.common.Request, "__init__", refuse)
     assert "code" in flow.sign_in(scope="openid profile")
+
+
+def test_a_silent_request_asks_each_session_question_once(flow, user, monkeypatch):
+    """prompt=none: the refusals decide everything, so the second-step, group and consent questions,
+    each a query, are not asked again by the steps that would show a page."""
+    from provider.oidc import access_policy
+    from provider.oidc.endpoints import authorize
+
+    flow.tokens()  # signed in, consent remembered
+    asked = []
+    for module, name in (
+        (authorize, "session_step"),
+        (access_policy, "user_may_use"),
+        (authorize, "consent_covers"),
+    ):
+        original = getattr(module, name)
+
+        def counting(*args, _original=original, _name=name, **kwargs):
+            asked.append(_name)
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, counting)
+    response = flow.authorize(prompt="none")
+    assert response.status_code == 302 and "code=" in response.headers["Location"]
+    assert sorted(asked) == ["consent_covers", "session_step", "user_may_use"]

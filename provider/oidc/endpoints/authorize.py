@@ -92,9 +92,12 @@ def answer_request(ctx):
     """The response to a validated request, given the browser session."""
     authz, user = ctx.authz, ctx.session.user
     if "none" in authz.prompt:
+        # No page may be shown: these two refuse everything a page below would ask about (sign-in,
+        # the hinted user, the client's groups, a required step, consent), so what is left is a code.
         refuse_silent_login(ctx)
         refuse_silent_authorization(ctx)
-    elif user is not None and not must_log_in(ctx):
+        return issue_code(ctx)
+    if user is not None and not must_log_in(ctx):
         require_hinted_user(ctx)
     if user is None or must_log_in(ctx):
         return log_in_then_continue(ctx.http)
@@ -221,16 +224,14 @@ def unmet(authz):
 def second_factor_owed(ctx):
     """A step-up or an enrolment page when the session's acr is below what this request needs, else None.
 
-    The MFA policy and an essential acr are required; acr_values alone are voluntary: prompt=none goes
-    on without the step (refuse_silent_login refused the required ones).
+    The MFA policy and an essential acr are required; acr_values alone are voluntary (under prompt=none,
+    refuse_silent_login refused the required ones and the voluntary ones are skipped).
     """
     step = session_step(ctx, acr_values=ctx.authz.acr_values)
     if step is None:
         return None
     if step.action == UNMET:
         raise unmet(ctx.authz)
-    if "none" in ctx.authz.prompt:
-        return None
     here = ctx.http.get_full_path()
     if step.action == ENROL:
         return HttpResponseRedirect(reverse("accounts:mfa_setup") + "?" + urlencode({"next": here}))
