@@ -164,7 +164,7 @@ def parse_claims_request(raw):
         value = untrusted_json.loads(raw) if isinstance(raw, str) else raw
     except ValueError as e:
         raise ValueError("claims is not valid JSON") from e
-    if value is None:  # DOT's consent form carries an absent claims request as "null"
+    if value is None:  # JSON null: no claims request (ConsentForm carries none as an empty value)
         return None
     if not isinstance(value, dict):
         raise ValueError("claims must be a JSON object")
